@@ -1,0 +1,21 @@
+//! The Flow language: everything about its text and nothing about running it.
+//!
+//! - [`span`]: byte spans, identifiers, line/column conversion.
+//! - [`source`]: the set of files of one analysis.
+//! - [`ast`]: the syntax tree with spans on every node.
+//! - [`parser`]: pest grammar (`flow.pest`) plus the tree builder; never stops
+//!   at the first error, recovers at item boundaries.
+//! - [`format`]: the canonical layout printed by `flowc fmt`.
+//! - [`diagnostic`]: the one `Diagnostic` type, and [`render`] for terminals.
+//!
+//! Invariant: nothing in this crate knows about execution, and nothing here
+//! does IO. Files come in as strings; diagnostics go out as data.
+
+pub mod ast;
+pub mod diagnostic;
+pub mod source;
+pub mod span;
+
+pub use diagnostic::{Diagnostic, Label, Severity};
+pub use source::{SourceFile, SourceMap};
+pub use span::{FileId, Ident, LineIndex, Span, Spanned};
