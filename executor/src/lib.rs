@@ -27,7 +27,7 @@ pub mod coverage;
 pub mod peer_job;
 pub mod policy;
 pub mod rng;
-
+pub mod sim;
 pub mod work;
 
 pub use coverage::{ChunkId, ChunkRange, Coverage};
