@@ -13,6 +13,7 @@
 
 pub mod ast;
 pub mod diagnostic;
+pub mod render;
 pub mod source;
 pub mod span;
 
