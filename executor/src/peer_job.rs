@@ -499,6 +499,8 @@ impl PeerJob {
                     .get(&task)
                     .is_some_and(|r| r.worker == Worker::Local)
                 {
+                    // The run is over; only the others need cancelling.
+                    self.runs.remove(&task);
                     return Err(JobError::Runtime { chunk, message });
                 }
                 self.stats.stale_events += 1;
@@ -555,7 +557,11 @@ impl PeerJob {
             let expected = self.pieces.get(&run.piece).map(|p| &p.coverage);
             if expected != Some(&coverage) {
                 // A child must answer for exactly what it was given; anything
-                // else is a broken peer, treated like a lost one.
+                // else is a broken peer, treated like a lost one and not
+                // asked again until a fresh report lists it.
+                if let Worker::Peer(peer) = run.worker {
+                    self.benched.insert(peer);
+                }
                 self.lose_run(task, out);
                 return Ok(());
             }
@@ -928,7 +934,7 @@ impl PeerJob {
     /// A guided self-scheduling piece of `source` for a worker of capacity
     /// `capacity`.
     fn gss_piece(&self, source: &Coverage, capacity: f64, total: f64) -> Coverage {
-        let pool_size = self.work.size_of(&self.pool) as f64;
+        let pool_size = self.work.size_of(source) as f64;
         let share = if total > 0.0 {
             (capacity.max(0.0) / total).clamp(0.0, 1.0)
         } else {
@@ -1093,20 +1099,20 @@ impl PeerJob {
                 continue;
             }
             if !self.pool.is_empty() {
-                // Chunks only this peer may compute go first.
+                // Chunks only this peer may compute go first, shared among
+                // its own slots alone.
                 let local_only = self.pool.intersection(self.local_only());
-                let source = if local_only.is_empty() {
-                    self.pool.clone()
-                } else {
-                    local_only
-                };
-                let idle = if self.can_delegate() {
-                    self.idle_candidates()
-                } else {
-                    Vec::new()
-                };
-                let total = self.total_capacity(&idle);
                 let slot = self.config.capacity / f64::from(self.config.local_slots.max(1));
+                let (source, total) = if local_only.is_empty() {
+                    let idle = if self.can_delegate() {
+                        self.idle_candidates()
+                    } else {
+                        Vec::new()
+                    };
+                    (self.pool.clone(), self.total_capacity(&idle))
+                } else {
+                    (local_only, self.config.capacity)
+                };
                 let piece = self.gss_piece(&source, slot, total);
                 let id = self.start_piece(piece);
                 self.start_run(now, id, worker, out);
@@ -1122,5 +1128,666 @@ impl PeerJob {
             }
             break;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::DelegatePredicate;
+    use crate::sim::ChunkListMerge;
+
+    fn policy(depth: u32, retries: u32, replicate: u8, speculate: bool) -> Policy {
+        Policy {
+            split: 1,
+            fanout: 2,
+            depth,
+            delegate_when: DelegatePredicate::new(|c| c.peers > 0 && c.work > 0),
+            select: Select::Capacity,
+            retries,
+            timeout_ms: 100,
+            replicate,
+            speculate,
+        }
+    }
+
+    fn job(role: Role, policy: Policy, work: Work) -> PeerJob {
+        PeerJob::new(
+            JobConfig {
+                role,
+                depth: 0,
+                policy,
+                local_slots: 1,
+                capacity: 1.0,
+                seed: 1,
+            },
+            work,
+        )
+    }
+
+    fn ids(start: u32, end: u32) -> Partial {
+        ChunkListMerge::encode(&(start..end).collect::<Vec<_>>())
+    }
+
+    fn peer(id: u64, capacity: f64) -> Candidate {
+        Candidate {
+            peer: PeerId(id),
+            capacity,
+            latency_ms: 10,
+        }
+    }
+
+    /// Feeds each event at its time and asserts the exact commands.
+    fn check(job: &mut PeerJob, steps: Vec<(Millis, Event, Vec<Command>)>) {
+        let mut merge = ChunkListMerge;
+        for (index, (now, event, expected)) in steps.into_iter().enumerate() {
+            let shown = format!("{event:?}");
+            let got = job.handle(now, event, &mut merge);
+            assert_eq!(got, expected, "step {index}: {shown}");
+        }
+    }
+
+    fn delegate(task: u64, peer: u64, start: u32, end: u32) -> Command {
+        Command::Delegate {
+            task: TaskId(task),
+            peer: PeerId(peer),
+            chunks: Coverage::range(start, end),
+            depth: 1,
+        }
+    }
+
+    fn local(task: u64, start: u32, end: u32) -> Command {
+        Command::RunLocal {
+            task: TaskId(task),
+            chunks: Coverage::range(start, end),
+        }
+    }
+
+    #[test]
+    fn alone_the_origin_computes_everything_in_one_run() {
+        let mut j = job(
+            Role::Origin,
+            policy(2, 1, 1, true),
+            Work::from_sizes(&[1; 4]),
+        );
+        check(
+            &mut j,
+            vec![
+                (0, Event::Start, vec![local(0, 0, 4)]),
+                (
+                    5,
+                    Event::LocalDone {
+                        task: TaskId(0),
+                        partial: ids(0, 4),
+                    },
+                    vec![Command::Finished {
+                        partial: Some(ids(0, 4)),
+                    }],
+                ),
+                (6, Event::Tick, vec![]),
+            ],
+        );
+        assert_eq!(j.stats().stale_events, 1);
+        assert!(j.is_done());
+    }
+
+    #[test]
+    fn an_empty_phase_finishes_at_once() {
+        let mut j = job(Role::Origin, policy(2, 1, 1, true), Work::from_sizes(&[]));
+        check(
+            &mut j,
+            vec![(0, Event::Start, vec![Command::Finished { partial: None }])],
+        );
+    }
+
+    #[test]
+    fn guided_pieces_follow_capacity_and_duplicates_are_dropped() {
+        let mut j = job(
+            Role::Origin,
+            policy(1, 1, 1, false),
+            Work::from_sizes(&[1; 10]),
+        );
+        check(
+            &mut j,
+            vec![
+                (
+                    0,
+                    Event::PeersAvailable(vec![peer(7, 1.0), peer(8, 3.0)]),
+                    vec![],
+                ),
+                // Total capacity 5: the fastest child gets 6 of 10 chunks,
+                // the other 1 of the 4 left, the local slot 1 of the 3 left.
+                (
+                    0,
+                    Event::Start,
+                    vec![
+                        delegate(0, 8, 0, 6),
+                        delegate(1, 7, 6, 7),
+                        local(2, 7, 8),
+                        Command::ArmTimer { at: 100 },
+                    ],
+                ),
+                (
+                    10,
+                    Event::LocalDone {
+                        task: TaskId(2),
+                        partial: ids(7, 8),
+                    },
+                    vec![local(3, 8, 9)],
+                ),
+                (
+                    20,
+                    Event::PartialFromChild {
+                        task: TaskId(0),
+                        coverage: Coverage::range(0, 6),
+                        partial: ids(0, 6),
+                    },
+                    // The idle child gets the last chunk.
+                    vec![delegate(4, 8, 9, 10)],
+                ),
+                (
+                    21,
+                    Event::PartialFromChild {
+                        task: TaskId(0),
+                        coverage: Coverage::range(0, 6),
+                        partial: ids(0, 6),
+                    },
+                    vec![],
+                ),
+            ],
+        );
+        assert_eq!(j.stats().duplicates_dropped, 1);
+        check(
+            &mut j,
+            vec![
+                (
+                    30,
+                    Event::LocalDone {
+                        task: TaskId(3),
+                        partial: ids(8, 9),
+                    },
+                    vec![],
+                ),
+                (
+                    40,
+                    Event::PartialFromChild {
+                        task: TaskId(1),
+                        coverage: Coverage::range(6, 7),
+                        partial: ids(6, 7),
+                    },
+                    vec![],
+                ),
+                (
+                    50,
+                    Event::PartialFromChild {
+                        task: TaskId(4),
+                        coverage: Coverage::range(9, 10),
+                        partial: ids(9, 10),
+                    },
+                    vec![Command::Finished {
+                        partial: Some(ids(0, 10)),
+                    }],
+                ),
+            ],
+        );
+    }
+
+    #[test]
+    fn a_lost_child_is_retried_then_its_chunks_stay_local() {
+        // retries = 0: one loss and the chunks are no longer delegated.
+        let mut j = job(
+            Role::Origin,
+            policy(1, 0, 1, false),
+            Work::from_sizes(&[1; 4]),
+        );
+        check(
+            &mut j,
+            vec![
+                (0, Event::PeersAvailable(vec![peer(7, 3.0)]), vec![]),
+                (
+                    0,
+                    Event::Start,
+                    vec![
+                        delegate(0, 7, 0, 3),
+                        local(1, 3, 4),
+                        Command::ArmTimer { at: 100 },
+                    ],
+                ),
+                (
+                    10,
+                    Event::PeerLost { peer: PeerId(7) },
+                    vec![Command::CancelChild {
+                        task: TaskId(0),
+                        peer: PeerId(7),
+                    }],
+                ),
+                // A new peer shows up, but the lost chunks are local-only now.
+                (11, Event::PeersAvailable(vec![peer(9, 3.0)]), vec![]),
+                (
+                    12,
+                    Event::LocalDone {
+                        task: TaskId(1),
+                        partial: ids(3, 4),
+                    },
+                    vec![local(2, 0, 3)],
+                ),
+                (
+                    30,
+                    Event::LocalDone {
+                        task: TaskId(2),
+                        partial: ids(0, 3),
+                    },
+                    vec![Command::Finished {
+                        partial: Some(ids(0, 4)),
+                    }],
+                ),
+            ],
+        );
+        assert_eq!(j.stats().runs_lost, 1);
+    }
+
+    #[test]
+    fn a_timed_out_child_is_replaced_and_its_late_partial_still_counts() {
+        let mut j = job(
+            Role::Origin,
+            policy(1, 2, 1, false),
+            Work::from_sizes(&[1; 4]),
+        );
+        check(
+            &mut j,
+            vec![
+                (
+                    0,
+                    Event::PeersAvailable(vec![peer(7, 3.0), peer(8, 3.0)]),
+                    vec![],
+                ),
+                (
+                    0,
+                    Event::Start,
+                    // Capacity 7: peer 7 (tie broken by lower id) gets
+                    // ceil(4·3/7)=2, peer 8 ceil(2·3/7)=1, local the last.
+                    vec![
+                        delegate(0, 7, 0, 2),
+                        delegate(1, 8, 2, 3),
+                        local(2, 3, 4),
+                        Command::ArmTimer { at: 100 },
+                    ],
+                ),
+                (50, Event::ChildAlive { task: TaskId(1) }, vec![]),
+                (
+                    60,
+                    Event::PartialFromChild {
+                        task: TaskId(1),
+                        coverage: Coverage::range(2, 3),
+                        partial: ids(2, 3),
+                    },
+                    vec![],
+                ),
+                (
+                    70,
+                    Event::LocalDone {
+                        task: TaskId(2),
+                        partial: ids(3, 4),
+                    },
+                    vec![],
+                ),
+                // Peer 7 is silent for the timeout: its piece goes to the
+                // idle peer 8 (peer 7 is benched) and the local slot waits.
+                (
+                    100,
+                    Event::Tick,
+                    vec![
+                        Command::CancelChild {
+                            task: TaskId(0),
+                            peer: PeerId(7),
+                        },
+                        delegate(3, 8, 0, 2),
+                        Command::ArmTimer { at: 200 },
+                    ],
+                ),
+                // Peer 7's answer arrives late but first: it is merged, and
+                // the replacement is cancelled.
+                (
+                    120,
+                    Event::PartialFromChild {
+                        task: TaskId(0),
+                        coverage: Coverage::range(0, 2),
+                        partial: ids(0, 2),
+                    },
+                    vec![
+                        Command::CancelChild {
+                            task: TaskId(3),
+                            peer: PeerId(8),
+                        },
+                        Command::Finished {
+                            partial: Some(ids(0, 4)),
+                        },
+                    ],
+                ),
+            ],
+        );
+        assert_eq!(j.stats().late_merged, 1);
+    }
+
+    #[test]
+    fn a_run_time_error_in_a_child_fails_the_job_and_cancels_the_rest() {
+        let mut j = job(
+            Role::Origin,
+            policy(1, 2, 1, false),
+            Work::from_sizes(&[1; 4]),
+        );
+        let error = JobError::Runtime {
+            chunk: ChunkId(1),
+            message: "bad record".to_string(),
+        };
+        check(
+            &mut j,
+            vec![
+                (0, Event::PeersAvailable(vec![peer(7, 1.0)]), vec![]),
+                (
+                    0,
+                    Event::Start,
+                    vec![
+                        delegate(0, 7, 0, 2),
+                        local(1, 2, 3),
+                        Command::ArmTimer { at: 100 },
+                    ],
+                ),
+                (
+                    5,
+                    Event::ChildFailed {
+                        task: TaskId(0),
+                        error: error.clone(),
+                    },
+                    vec![
+                        Command::CancelChild {
+                            task: TaskId(0),
+                            peer: PeerId(7),
+                        },
+                        Command::CancelLocal { task: TaskId(1) },
+                        Command::Failed { error },
+                    ],
+                ),
+            ],
+        );
+    }
+
+    #[test]
+    fn a_local_run_time_error_fails_the_job() {
+        let mut j = job(
+            Role::Origin,
+            policy(0, 2, 1, false),
+            Work::from_sizes(&[1; 2]),
+        );
+        let error = JobError::Runtime {
+            chunk: ChunkId(1),
+            message: "division by zero".to_string(),
+        };
+        check(
+            &mut j,
+            vec![
+                (0, Event::Start, vec![local(0, 0, 2)]),
+                (
+                    3,
+                    Event::LocalFailed {
+                        task: TaskId(0),
+                        chunk: ChunkId(1),
+                        message: "division by zero".to_string(),
+                    },
+                    vec![Command::Failed { error }],
+                ),
+            ],
+        );
+        assert_eq!(
+            j.handle(4, Event::Tick, &mut ChunkListMerge),
+            Vec::<Command>::new()
+        );
+    }
+
+    #[test]
+    fn a_delegate_sends_one_partial_covering_exactly_its_assignment() {
+        let work = Work::new([(ChunkId(5), 1), (ChunkId(6), 1), (ChunkId(9), 1)]);
+        let mut config = JobConfig {
+            role: Role::Delegate,
+            depth: 1,
+            policy: policy(1, 2, 1, false),
+            local_slots: 1,
+            capacity: 1.0,
+            seed: 0,
+        };
+        // At the policy's depth limit it may not delegate further.
+        config.depth = 1;
+        let mut j = PeerJob::new(config, work);
+        let assigned = Coverage::from_chunks([ChunkId(5), ChunkId(6), ChunkId(9)]);
+        check(
+            &mut j,
+            vec![
+                (0, Event::PeersAvailable(vec![peer(3, 5.0)]), vec![]),
+                (
+                    0,
+                    Event::Start,
+                    vec![Command::RunLocal {
+                        task: TaskId(0),
+                        chunks: assigned.clone(),
+                    }],
+                ),
+                (
+                    9,
+                    Event::LocalDone {
+                        task: TaskId(0),
+                        partial: ChunkListMerge::encode(&[5, 6, 9]),
+                    },
+                    vec![Command::SendPartialUp {
+                        coverage: assigned,
+                        partial: ChunkListMerge::encode(&[5, 6, 9]),
+                    }],
+                ),
+            ],
+        );
+    }
+
+    #[test]
+    fn a_child_answering_for_other_chunks_counts_as_lost() {
+        let mut j = job(
+            Role::Origin,
+            policy(1, 2, 1, false),
+            Work::from_sizes(&[1; 2]),
+        );
+        check(
+            &mut j,
+            vec![
+                (0, Event::PeersAvailable(vec![peer(7, 9.0)]), vec![]),
+                (
+                    0,
+                    Event::Start,
+                    vec![delegate(0, 7, 0, 2), Command::ArmTimer { at: 100 }],
+                ),
+                (
+                    5,
+                    Event::PartialFromChild {
+                        task: TaskId(0),
+                        coverage: Coverage::range(0, 1),
+                        partial: ids(0, 1),
+                    },
+                    vec![
+                        Command::CancelChild {
+                            task: TaskId(0),
+                            peer: PeerId(7),
+                        },
+                        local(1, 0, 2),
+                    ],
+                ),
+            ],
+        );
+        assert_eq!(j.stats().runs_lost, 1);
+    }
+
+    #[test]
+    fn replicas_that_disagree_fail_the_job() {
+        let mut j = job(
+            Role::Origin,
+            policy(1, 2, 2, false),
+            Work::from_sizes(&[1; 2]),
+        );
+        let mut merge = ChunkListMerge;
+        j.handle(0, Event::PeersAvailable(vec![peer(7, 1.0)]), &mut merge);
+        let started = j.handle(0, Event::Start, &mut merge);
+        // The same piece goes to the child and to the local slot.
+        assert_eq!(
+            started,
+            vec![
+                delegate(0, 7, 0, 1),
+                local(1, 0, 1),
+                Command::ArmTimer { at: 100 },
+            ]
+        );
+        assert_eq!(
+            j.handle(
+                3,
+                Event::LocalDone {
+                    task: TaskId(1),
+                    partial: ids(0, 1)
+                },
+                &mut merge
+            ),
+            vec![local(2, 1, 2)]
+        );
+        let out = j.handle(
+            4,
+            Event::PartialFromChild {
+                task: TaskId(0),
+                coverage: Coverage::range(0, 1),
+                partial: ids(5, 6),
+            },
+            &mut merge,
+        );
+        assert_eq!(
+            out,
+            vec![
+                Command::CancelLocal { task: TaskId(2) },
+                Command::Failed {
+                    error: JobError::ReplicaMismatch {
+                        coverage: Coverage::range(0, 1)
+                    }
+                }
+            ]
+        );
+    }
+
+    #[test]
+    fn speculation_overtakes_a_slow_child() {
+        let mut j = job(
+            Role::Origin,
+            policy(1, 2, 1, true),
+            Work::from_sizes(&[1; 4]),
+        );
+        check(
+            &mut j,
+            vec![
+                (0, Event::PeersAvailable(vec![peer(7, 3.0)]), vec![]),
+                (
+                    0,
+                    Event::Start,
+                    vec![
+                        delegate(0, 7, 0, 3),
+                        local(1, 3, 4),
+                        Command::ArmTimer { at: 100 },
+                    ],
+                ),
+                // The pool is empty: the free local slot re-runs the child's
+                // piece.
+                (
+                    5,
+                    Event::LocalDone {
+                        task: TaskId(1),
+                        partial: ids(3, 4),
+                    },
+                    vec![local(2, 0, 3)],
+                ),
+                (
+                    50,
+                    Event::LocalDone {
+                        task: TaskId(2),
+                        partial: ids(0, 3),
+                    },
+                    vec![
+                        Command::CancelChild {
+                            task: TaskId(0),
+                            peer: PeerId(7),
+                        },
+                        Command::Finished {
+                            partial: Some(ids(0, 4)),
+                        },
+                    ],
+                ),
+            ],
+        );
+        assert_eq!(j.stats().speculative_runs, 1);
+    }
+
+    #[test]
+    fn a_cancelled_delegate_cancels_its_children_and_reports_nothing() {
+        let mut j = job(
+            Role::Delegate,
+            policy(1, 2, 1, false),
+            Work::from_sizes(&[1; 4]),
+        );
+        check(
+            &mut j,
+            vec![
+                (0, Event::PeersAvailable(vec![peer(7, 1.0)]), vec![]),
+                (
+                    0,
+                    Event::Start,
+                    vec![
+                        delegate(0, 7, 0, 2),
+                        local(1, 2, 3),
+                        Command::ArmTimer { at: 100 },
+                    ],
+                ),
+                (
+                    1,
+                    Event::Cancel,
+                    vec![
+                        Command::CancelChild {
+                            task: TaskId(0),
+                            peer: PeerId(7),
+                        },
+                        Command::CancelLocal { task: TaskId(1) },
+                    ],
+                ),
+            ],
+        );
+        assert!(j.is_done());
+    }
+
+    #[test]
+    fn without_slots_or_peers_the_job_fails_after_a_timeout() {
+        let mut j = PeerJob::new(
+            JobConfig {
+                role: Role::Origin,
+                depth: 0,
+                policy: policy(1, 2, 1, false),
+                local_slots: 0,
+                capacity: 1.0,
+                seed: 0,
+            },
+            Work::from_sizes(&[1; 3]),
+        );
+        check(
+            &mut j,
+            vec![
+                (10, Event::Start, vec![Command::ArmTimer { at: 110 }]),
+                (
+                    110,
+                    Event::Tick,
+                    vec![Command::Failed {
+                        error: JobError::NoWorkers {
+                            missing: Coverage::range(0, 3),
+                        },
+                    }],
+                ),
+            ],
+        );
     }
 }

@@ -649,10 +649,10 @@ impl<'a> Sim<'a> {
 
     /// Frees a peer whose delegate instance ended.
     fn release(&mut self, peer: usize, inst: usize) {
-        if let Some(p) = self.peers.get_mut(peer) {
-            if p.hosting == Some(inst) {
-                p.hosting = None;
-            }
+        if let Some(p) = self.peers.get_mut(peer)
+            && p.hosting == Some(inst)
+        {
+            p.hosting = None;
         }
     }
 
@@ -765,10 +765,10 @@ impl<'a> Sim<'a> {
                     Work::new(sizes),
                     Some((from, task)),
                 );
-                if let Some(p) = self.peers.get_mut(peer) {
-                    if !self.instances.get(child).is_some_and(|i| i.job.is_done()) {
-                        p.hosting = Some(child);
-                    }
+                if let Some(p) = self.peers.get_mut(peer)
+                    && !self.instances.get(child).is_some_and(|i| i.job.is_done())
+                {
+                    p.hosting = Some(child);
                 }
                 if let Some(parent) = self.instances.get_mut(from) {
                     parent.children.insert(task, child);
