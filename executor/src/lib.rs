@@ -22,6 +22,42 @@
 //! give the same commands, which is what lets the thread transport, the
 //! libp2p transport and the simulator share one core, and lets a simulated
 //! run replay exactly from its seed.
+//!
+//! **How a driver uses the core.** Create one [`PeerJob`] per phase per
+//! peer, report the idle peers, start it, then loop: carry out each
+//! [`Command`] and feed back what happened as an [`Event`] with the time.
+//!
+//! ```
+//! use flow_executor::sim::ChunkListMerge;
+//! use flow_executor::{Command, Event, JobConfig, Policy, PeerJob, Role, Work};
+//!
+//! let config = JobConfig {
+//!     role: Role::Origin,
+//!     depth: 0,
+//!     policy: Policy::default(),
+//!     local_slots: 1,
+//!     capacity: 1.0,
+//!     seed: 7,
+//! };
+//! let mut job = PeerJob::new(config, Work::from_sizes(&[10, 10, 10]));
+//! let mut merge = ChunkListMerge;
+//! job.handle(0, Event::PeersAvailable(Vec::new()), &mut merge);
+//! let mut pending = job.handle(0, Event::Start, &mut merge);
+//! let mut answer = None;
+//! while let Some(command) = pending.pop() {
+//!     match command {
+//!         // A real driver runs the stage module here, on a worker thread.
+//!         Command::RunLocal { task, chunks } => {
+//!             let ids: Vec<u32> = chunks.chunks().map(|c| c.0).collect();
+//!             let partial = ChunkListMerge::encode(&ids);
+//!             pending.extend(job.handle(1, Event::LocalDone { task, partial }, &mut merge));
+//!         }
+//!         Command::Finished { partial } => answer = partial,
+//!         _ => {}
+//!     }
+//! }
+//! assert_eq!(answer, Some(ChunkListMerge::encode(&[0, 1, 2])));
+//! ```
 
 pub mod coverage;
 pub mod peer_job;
