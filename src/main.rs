@@ -1,1 +1,55 @@
-fn main() {}
+//! `flowc`: the command line front-end of the Flow toolchain.
+//!
+//! This binary is deliberately thin. It parses arguments, reads and writes
+//! files, picks how to draw diagnostics, and maps outcomes to exit statuses;
+//! everything about the language lives in `flow-lang` and `flow-compiler`,
+//! which do no IO. Each subcommand is one module under [`cmd`].
+//!
+//! Exit statuses are shared by every subcommand (see [`cmd::Exit`]): 0 for
+//! success, 1 when `fmt --check` finds files to reformat, 2 when the program
+//! or the command line has errors.
+
+mod cmd;
+
+mod term;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::term::{ColorChoice, Terminal};
+
+const EXAMPLES: &str = "\
+EXAMPLES:
+  flowc check examples/wordcount/job.flow     Report errors and lints in a job
+  flowc fmt examples/*/job.flow               Format files in place
+  flowc explain E0201                         Explain one diagnostic code
+  flowc completions bash > ~/.local/share/bash-completion/completions/flowc";
+
+/// Check and format Flow pipeline programs.
+#[derive(Debug, Parser)]
+#[command(name = "flowc", version, after_help = EXAMPLES)]
+struct Cli {
+    /// When to color diagnostics: `auto` colors only a terminal and honours NO_COLOR.
+    #[arg(long, value_enum, global = true, default_value_t = ColorChoice::Auto)]
+    color: ColorChoice,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    Explain(cmd::explain::ExplainArgs),
+    Completions(cmd::completions::CompletionsArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let terminal = Terminal::for_stderr(cli.color);
+    let exit = match cli.command {
+        Command::Explain(args) => cmd::explain::run(&args, &terminal),
+        Command::Completions(args) => cmd::completions::run::<Cli>(&args),
+    };
+    exit.into()
+}

@@ -1,0 +1,32 @@
+//! The subcommands of `flowc`, one module each, and the exit statuses they
+//! share.
+//!
+//! A subcommand module exposes an `…Args` struct (clap derive, with an
+//! EXAMPLES section in its help) and a `run` function returning [`Exit`].
+
+pub mod completions;
+pub mod explain;
+
+use std::process::ExitCode;
+
+/// How a subcommand ended, as the process exit status.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Exit {
+    /// Everything was fine (warnings allowed).
+    Success,
+    /// `fmt --check` found files that are not formatted.
+    Changes,
+    /// The program or the command line has errors, or a file could not be
+    /// read or written.
+    Errors,
+}
+
+impl From<Exit> for ExitCode {
+    fn from(exit: Exit) -> ExitCode {
+        match exit {
+            Exit::Success => ExitCode::SUCCESS,
+            Exit::Changes => ExitCode::from(1),
+            Exit::Errors => ExitCode::from(2),
+        }
+    }
+}
