@@ -222,3 +222,80 @@ fn fits(doc: &Doc, rest: &[(usize, Mode, &Doc)], mut remaining: isize) -> bool {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn call(name: &str, args: &[&str]) -> Doc {
+        let mut inner = Vec::new();
+        for (index, arg) in args.iter().enumerate() {
+            if index > 0 {
+                inner.push(text(","));
+                inner.push(Doc::Line);
+            } else {
+                inner.push(Doc::SoftLine);
+            }
+            inner.push(text(*arg));
+        }
+        inner.push(Doc::IfBreak(",", ""));
+        group(concat(vec![
+            text(format!("{name}(")),
+            indent(concat(inner)),
+            Doc::SoftLine,
+            text(")"),
+        ]))
+    }
+
+    #[test]
+    fn a_group_that_fits_stays_flat() {
+        assert_eq!(print(&call("f", &["a", "b"]), 80), "f(a, b)");
+    }
+
+    #[test]
+    fn a_group_that_does_not_fit_breaks_with_trailing_comma() {
+        assert_eq!(
+            print(&call("f", &["alpha", "beta"]), 8),
+            "f(\n  alpha,\n  beta,\n)"
+        );
+    }
+
+    #[test]
+    fn text_after_a_group_counts_towards_its_width() {
+        // `f(a)` fits in 5 columns alone but not with the text that follows
+        // it on the same line.
+        let doc = concat(vec![call("f", &["a"]), text(" + more")]);
+        assert_eq!(print(&doc, 5), "f(\n  a,\n) + more");
+    }
+
+    #[test]
+    fn a_hard_line_breaks_the_enclosing_group() {
+        let doc = group(concat(vec![
+            text("["),
+            indent(concat(vec![
+                Doc::SoftLine,
+                text("1,"),
+                Doc::HardLine,
+                text("2"),
+            ])),
+            Doc::SoftLine,
+            text("]"),
+        ]));
+        assert_eq!(print(&doc, 80), "[\n  1,\n  2\n]");
+    }
+
+    #[test]
+    fn fresh_line_does_not_leave_an_empty_line_and_lines_have_no_trailing_spaces() {
+        let doc = indent(concat(vec![
+            Doc::HardLine,
+            Doc::FreshLine,
+            text("a"),
+            Doc::FreshLine,
+            text("b"),
+            Doc::HardLine,
+            Doc::HardLine,
+            text("c"),
+        ]));
+        assert_eq!(print(&doc, 80), "\n  a\n  b\n\n  c");
+    }
+}
