@@ -301,11 +301,18 @@ impl<'a> Formatter<'a> {
             ItemKind::Fn(decl) => {
                 let mut parts = vec![text(format!("fn {}", decl.name.name))];
                 parts.push(self.generics(&decl.generics));
-                let after_header = decl
-                    .generics
-                    .last()
-                    .map_or(decl.name.span.end, |g| g.name.span.end)
-                    as usize;
+                // The `(` of the parameters follows the name or the `>` that
+                // closes the generic parameters.
+                let after_header = match decl.generics.last() {
+                    Some(last) => {
+                        let end = last
+                            .bound
+                            .as_ref()
+                            .map_or(last.name.span.end, |b| b.span.end);
+                        self.find_after(end as usize, b'>') + 1
+                    }
+                    None => decl.name.span.end as usize,
+                };
                 parts.push(self.params(&decl.params, after_header));
                 if let Some(ret) = &decl.ret {
                     parts.push(text(" -> "));
@@ -404,7 +411,15 @@ impl<'a> Formatter<'a> {
             inner.push(text(self.comment_text(comment)));
         }
         if inner.is_empty() {
-            return concat(vec![text("policy {"), opening_comment, text("}")]);
+            if matches!(&opening_comment, Doc::Concat(parts) if parts.is_empty()) {
+                return text("policy {}");
+            }
+            return concat(vec![
+                text("policy {"),
+                opening_comment,
+                Doc::HardLine,
+                text("}"),
+            ]);
         }
         concat(vec![
             text("policy {"),
