@@ -13,6 +13,11 @@
 //! - [`sim`]: a deterministic discrete-event simulator that drives many
 //!   `PeerJob`s with a virtual clock, peers of different speeds, latency and
 //!   a seeded fault schedule.
+//! - [`host`]: the WebAssembly host (wasmtime): validates, compiles and
+//!   caches stage and `extern fn` tool modules by content hash, and runs them
+//!   sandboxed (no imports, bounded memory, a deadline per call) through the
+//!   ABI of `docs/abi.md`. It does IO (threads, the disk cache) and is not
+//!   part of the core.
 //!
 //! **Invariant: the core does no IO.** Nothing in `coverage`, `work`,
 //! `policy`, `peer_job` or `rng` reads a clock, sleeps, spawns a thread,
@@ -60,6 +65,7 @@
 //! ```
 
 pub mod coverage;
+pub mod host;
 pub mod peer_job;
 pub mod policy;
 pub mod rng;
