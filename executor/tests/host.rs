@@ -772,3 +772,46 @@ fn instances_run_on_many_threads_from_one_host() {
         .collect();
     assert_eq!(sums, vec![10, 11, 12, 13]);
 }
+
+#[test]
+fn host_is_shared_and_instances_move_to_workers() {
+    fn shared<T: Send + Sync + Clone>() {}
+    fn movable<T: Send>() {}
+    shared::<Host>();
+    shared::<flow_executor::host::StageModule>();
+    shared::<flow_executor::host::ToolModule>();
+    movable::<StageInstance>();
+    movable::<ToolInstance>();
+}
+
+#[test]
+fn error_messages_name_the_stage_and_the_cause() {
+    let host = host();
+    let module = host
+        .load_stage(&stage_module(&format!("{SUM_STAGE}{MISBEHAVING_STAGES}")))
+        .expect("valid stage");
+    let mut instance = StageInstance::new(&host, &module);
+    instance.set_deadline(Duration::from_millis(50));
+    let messages: Vec<String> = [2, 3, 4, 6]
+        .into_iter()
+        .map(|stage| {
+            instance
+                .process(stage, b"", b"", 0)
+                .expect_err("fails")
+                .to_string()
+        })
+        .collect();
+    assert_eq!(
+        messages[0],
+        "stage 2 (process) ran longer than its deadline of 50ms"
+    );
+    assert_eq!(
+        messages[1],
+        "stage 3 (process) needed more than its memory limit of 4194304 bytes"
+    );
+    assert!(messages[2].starts_with("stage 4 (process) broke the module ABI: the result"));
+    assert_eq!(
+        messages[3],
+        "stage 6 (process) trapped (wasm trap: wasm `unreachable` instruction executed)"
+    );
+}

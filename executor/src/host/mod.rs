@@ -464,3 +464,48 @@ impl Drop for EpochTicker {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The number of live threads of this process with the ticker's name
+    /// (Linux truncates thread names to 15 bytes).
+    #[cfg(target_os = "linux")]
+    fn ticker_threads() -> usize {
+        std::fs::read_dir("/proc/self/task")
+            .map(|tasks| {
+                tasks
+                    .filter_map(Result::ok)
+                    .filter_map(|task| std::fs::read_to_string(task.path().join("comm")).ok())
+                    .filter(|name| name.trim_end() == "flow-epoch-tick")
+                    .count()
+            })
+            .unwrap_or(0)
+    }
+
+    // This is the only test in the library that creates a host, so no other
+    // test's ticker can be counted here.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn the_ticker_thread_stops_when_the_last_clone_is_dropped() {
+        assert_eq!(ticker_threads(), 0);
+        let host = Host::new(HostConfig::default()).expect("host");
+        let clone = host.clone();
+        assert_eq!(ticker_threads(), 1);
+        drop(host);
+        assert_eq!(ticker_threads(), 1, "a clone still holds the host");
+        drop(clone);
+        assert_eq!(ticker_threads(), 0);
+    }
+
+    #[test]
+    fn module_hashes_are_blake3_of_the_bytes() {
+        let hash = ModuleHash::of(b"abc");
+        assert_eq!(
+            hash.to_hex(),
+            "6437b3ac38465133ffb63b75273a8db548c558465d79db03fd359c6cd5bd9d85"
+        );
+        assert_eq!(hash.to_string(), hash.to_hex());
+    }
+}

@@ -36,7 +36,8 @@ pub enum Failure {
     Trap {
         /// Wasmtime's trap code, when the failure was a trap.
         code: Option<Trap>,
-        /// Wasmtime's description of the failure.
+        /// Wasmtime's description of the failure, with the module's
+        /// backtrace when there is one.
         message: String,
     },
     /// The module returned something the ABI does not allow: a pointer or
@@ -71,10 +72,11 @@ impl fmt::Display for Failure {
                     "needed more than its memory limit of {limit_bytes} bytes"
                 )
             }
+            // The trap code says it all; the message (with wasmtime's
+            // backtrace) stays in the value for whoever debugs the module.
             Failure::Trap {
-                code: Some(code),
-                message,
-            } => write!(f, "trapped ({code}): {message}"),
+                code: Some(code), ..
+            } => write!(f, "trapped ({code})"),
             Failure::Trap {
                 code: None,
                 message,
