@@ -484,6 +484,20 @@ mod tests {
             .unwrap_or(0)
     }
 
+    /// Whether the count of ticker threads becomes `expected` within two
+    /// seconds: a new thread names itself only once it runs.
+    #[cfg(target_os = "linux")]
+    fn ticker_threads_become(expected: usize) -> bool {
+        let give_up = std::time::Instant::now() + Duration::from_secs(2);
+        while ticker_threads() != expected {
+            if std::time::Instant::now() > give_up {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        true
+    }
+
     // This is the only test in the library that creates a host, so no other
     // test's ticker can be counted here.
     #[cfg(target_os = "linux")]
@@ -492,10 +506,11 @@ mod tests {
         assert_eq!(ticker_threads(), 0);
         let host = Host::new(HostConfig::default()).expect("host");
         let clone = host.clone();
-        assert_eq!(ticker_threads(), 1);
+        assert!(ticker_threads_become(1));
         drop(host);
         assert_eq!(ticker_threads(), 1, "a clone still holds the host");
         drop(clone);
+        // The drop joined the thread, so it is gone at once.
         assert_eq!(ticker_threads(), 0);
     }
 
