@@ -197,13 +197,6 @@ pub(crate) fn classify(
     }
 }
 
-/// Whether the memory limit was hit since the deadline was armed.
-pub(crate) fn memory_exceeded(store: &Store<Limits>) -> Option<Failure> {
-    store.data().exceeded.then(|| Failure::MemoryLimitExceeded {
-        limit_bytes: store.data().max_memory_bytes,
-    })
-}
-
 /// Splits an ABI result `ptr << 32 | len` into its two unsigned halves.
 pub(crate) fn unpack(packed: i64) -> (u32, u32) {
     let bits = packed as u64;

@@ -322,9 +322,6 @@ impl Live {
         if !matches!(trap, Failure::Trap { .. }) {
             return trap;
         }
-        if let Some(memory) = sandbox::memory_exceeded(&self.store) {
-            return memory;
-        }
         sandbox::arm_deadline(&mut self.store, host.config(), deadline);
         let packed = match self.error.call(&mut self.store, ()) {
             Ok(0) => return trap,
