@@ -14,11 +14,13 @@
 pub mod ast;
 pub mod diagnostic;
 pub mod format;
+pub mod parser;
 pub mod render;
 pub mod source;
 pub mod span;
 
 pub use diagnostic::{Diagnostic, Label, Severity};
 pub use format::format;
+pub use parser::{ParseResult, parse};
 pub use source::{SourceFile, SourceMap};
 pub use span::{FileId, Ident, LineIndex, Span, Spanned};

@@ -1,0 +1,337 @@
+//! A small hand-written lexer that runs beside the pest grammar.
+//!
+//! pest parses the items; this lexer answers the questions pest cannot:
+//! where every comment is (the formatter keeps them all), where the items of
+//! a broken file begin (for recovery), how deeply a piece of text nests
+//! (checked before pest recurses into it), and what token sits at the place
+//! of a syntax error (for a message in plain words). It accepts any text and
+//! never fails: what it does not recognise becomes an [`TokenKind::Unknown`]
+//! token.
+
+use crate::ast::CommentKind;
+
+/// Words that are never identifiers.
+pub(crate) const KEYWORDS: &[&str] = &[
+    "param", "input", "let", "fn", "type", "extern", "from", "output", "to", "policy", "delegate",
+    "when", "if", "then", "else", "and", "or", "not", "true", "false", "import",
+];
+
+/// Keywords that begin an item.
+const ITEM_KEYWORDS: &[&str] = &[
+    "import", "type", "param", "input", "fn", "extern", "let", "output", "policy",
+];
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum TokenKind {
+    Ident,
+    Keyword,
+    Number,
+    /// A string literal; `terminated` is false when the line ended first.
+    Str {
+        terminated: bool,
+    },
+    Punct,
+    Comment(CommentKind),
+    /// A character that starts no token (`@`, `!` alone, non-ASCII, …).
+    Unknown,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Token {
+    pub kind: TokenKind,
+    pub start: usize,
+    pub end: usize,
+    /// True when no other token (comments excepted) precedes it on its line.
+    pub first_on_line: bool,
+}
+
+impl Token {
+    pub fn text(self, source: &str) -> &str {
+        source.get(self.start..self.end).unwrap_or("")
+    }
+}
+
+fn is_ident_start(byte: u8) -> bool {
+    byte.is_ascii_alphabetic() || byte == b'_'
+}
+
+fn is_ident_continue(byte: u8) -> bool {
+    byte.is_ascii_alphanumeric() || byte == b'_'
+}
+
+/// Splits `text` into tokens, comments included, in source order.
+pub(crate) fn tokenize(text: &str) -> Vec<Token> {
+    let bytes = text.as_bytes();
+    let mut tokens = Vec::new();
+    let mut pos = 0;
+    let mut first_on_line = true;
+    while pos < bytes.len() {
+        let byte = bytes[pos];
+        if byte == b'\n' {
+            first_on_line = true;
+            pos += 1;
+            continue;
+        }
+        if byte == b' ' || byte == b'\t' || byte == b'\r' {
+            pos += 1;
+            continue;
+        }
+        if text[pos..].starts_with('\u{FEFF}') {
+            pos += '\u{FEFF}'.len_utf8();
+            continue;
+        }
+        let start = pos;
+        let kind = if text[pos..].starts_with("//") {
+            let line_end = text[pos..].find('\n').map_or(bytes.len(), |n| pos + n);
+            // The line ending is not part of the comment, `\r` included.
+            pos = if line_end > pos && bytes.get(line_end - 1) == Some(&b'\r') {
+                line_end - 1
+            } else {
+                line_end
+            };
+            let comment = &text[start..pos];
+            let kind = if comment.starts_with("//!") {
+                CommentKind::FileDoc
+            } else if comment.starts_with("///") && !comment.starts_with("////") {
+                CommentKind::ItemDoc
+            } else {
+                CommentKind::Line
+            };
+            tokens.push(Token {
+                kind: TokenKind::Comment(kind),
+                start,
+                end: pos,
+                first_on_line,
+            });
+            continue;
+        } else if is_ident_start(byte) {
+            while pos < bytes.len() && is_ident_continue(bytes[pos]) {
+                pos += 1;
+            }
+            if KEYWORDS.contains(&&text[start..pos]) {
+                TokenKind::Keyword
+            } else {
+                TokenKind::Ident
+            }
+        } else if byte.is_ascii_digit() {
+            pos = number_end(bytes, pos);
+            TokenKind::Number
+        } else if byte == b'"' {
+            pos += 1;
+            let mut terminated = false;
+            while pos < bytes.len() {
+                match bytes[pos] {
+                    b'"' => {
+                        pos += 1;
+                        terminated = true;
+                        break;
+                    }
+                    b'\n' => break,
+                    b'\\' if bytes.get(pos + 1).is_some_and(|&b| b != b'\n') => pos += 2,
+                    _ => pos += 1,
+                }
+            }
+            // An escaped multi-byte character may have put `pos` inside it.
+            while !text.is_char_boundary(pos) {
+                pos += 1;
+            }
+            if !terminated && pos > start + 1 && bytes.get(pos - 1) == Some(&b'\r') {
+                pos -= 1;
+            }
+            TokenKind::Str { terminated }
+        } else if let Some(len) = punct_len(&bytes[pos..]) {
+            pos += len;
+            TokenKind::Punct
+        } else {
+            let len = text[pos..].chars().next().map_or(1, char::len_utf8);
+            pos += len;
+            TokenKind::Unknown
+        };
+        tokens.push(Token {
+            kind,
+            start,
+            end: pos,
+            first_on_line,
+        });
+        first_on_line = false;
+    }
+    tokens
+}
+
+/// The end of a number starting at `pos`, with the same shape as the
+/// grammar's `number` rule: digits, an optional fraction and exponent, then
+/// any letters (units, or a mistake the parser reports).
+fn number_end(bytes: &[u8], mut pos: usize) -> usize {
+    let digits = |pos: &mut usize| {
+        while *pos < bytes.len() && (bytes[*pos].is_ascii_digit() || bytes[*pos] == b'_') {
+            *pos += 1;
+        }
+    };
+    digits(&mut pos);
+    if bytes.get(pos) == Some(&b'.') && bytes.get(pos + 1).is_some_and(u8::is_ascii_digit) {
+        pos += 1;
+        digits(&mut pos);
+    }
+    if matches!(bytes.get(pos), Some(b'e' | b'E')) {
+        let mut after = pos + 1;
+        if matches!(bytes.get(after), Some(b'+' | b'-')) {
+            after += 1;
+        }
+        if bytes.get(after).is_some_and(u8::is_ascii_digit) {
+            pos = after;
+            digits(&mut pos);
+        }
+    }
+    while pos < bytes.len() && is_ident_continue(bytes[pos]) {
+        pos += 1;
+    }
+    pos
+}
+
+fn punct_len(rest: &[u8]) -> Option<usize> {
+    const TWO: &[&[u8]] = &[b"|>", b"=>", b"->", b"==", b"!=", b"<=", b">="];
+    if TWO.iter().any(|op| rest.starts_with(op)) {
+        return Some(2);
+    }
+    match rest.first() {
+        Some(
+            b'(' | b')' | b'[' | b']' | b'{' | b'}' | b',' | b':' | b';' | b'.' | b'=' | b'<'
+            | b'>' | b'+' | b'-' | b'*' | b'/' | b'%',
+        ) => Some(1),
+        _ => None,
+    }
+}
+
+/// Byte offsets where items begin, used to cut a broken file into pieces
+/// that are parsed on their own.
+///
+/// An item begins at an item keyword that is the first token of its line
+/// and that cannot continue the item before it. Keywords other than `let`
+/// never occur inside an item (`fn` only as a function type, `fn(`), so they
+/// start an item even inside unclosed brackets: a missing `)` then costs
+/// one item, not the rest of the file. `let` also occurs in blocks, so it
+/// starts an item only when the innermost open bracket is not a block brace.
+pub(crate) fn item_starts(text: &str, tokens: &[Token]) -> Vec<usize> {
+    let mut starts = Vec::new();
+    // The open brackets of the current item; `true` marks a brace that is a
+    // block or record (where `let` may appear), `false` any other bracket.
+    let mut open: Vec<bool> = Vec::new();
+    let mut item_keyword = "";
+    let mut code = tokens
+        .iter()
+        .filter(|t| !matches!(t.kind, TokenKind::Comment(_)))
+        .peekable();
+    while let Some(token) = code.next() {
+        let word = token.text(text);
+        if token.kind == TokenKind::Keyword && token.first_on_line && ITEM_KEYWORDS.contains(&word)
+        {
+            let next_is_paren = code.peek().is_some_and(|next| next.text(text) == "(");
+            let begins = match word {
+                "fn" => !next_is_paren,
+                "let" => open.last() != Some(&true),
+                _ => true,
+            };
+            if begins {
+                starts.push(token.start);
+                open.clear();
+                item_keyword = word;
+                continue;
+            }
+        }
+        if token.kind == TokenKind::Punct {
+            match word {
+                "(" | "[" => open.push(false),
+                "{" => {
+                    // The braces of `type X = { … }` and `policy { … }` hold
+                    // fields or settings, never a `let`.
+                    let item_brace = open.is_empty() && matches!(item_keyword, "type" | "policy");
+                    open.push(!item_brace);
+                }
+                ")" | "]" | "}" => {
+                    open.pop();
+                }
+                _ => {}
+            }
+        }
+    }
+    starts
+}
+
+/// How deeply the code between `start` and `end` nests, counting what makes
+/// the parser and every later pass recurse: brackets, and within one level
+/// the operators, `if`s and lambdas that nest without brackets. Returns the
+/// offset of the first token past `limit`, if any.
+pub(crate) fn too_deep_at(
+    text: &str,
+    tokens: &[Token],
+    start: usize,
+    end: usize,
+    limit: usize,
+) -> Option<usize> {
+    // Per open bracket: how many nesting constructs its current element
+    // holds. Commas and semicolons start a sibling element.
+    let mut frames: Vec<usize> = vec![0];
+    let mut depth = 0usize;
+    for token in tokens.iter().filter(|t| t.start >= start && t.end <= end) {
+        let word = token.text(text);
+        let nests = match token.kind {
+            TokenKind::Keyword => matches!(word, "if" | "not" | "and" | "or"),
+            TokenKind::Punct => match word {
+                "(" | "[" | "{" => {
+                    frames.push(0);
+                    depth += 1;
+                    false
+                }
+                ")" | "]" | "}" => {
+                    if frames.len() > 1 {
+                        let inner = frames.pop().unwrap_or(0);
+                        depth = depth.saturating_sub(1 + inner);
+                    }
+                    false
+                }
+                "," | ";" => {
+                    if let Some(frame) = frames.last_mut() {
+                        depth = depth.saturating_sub(*frame);
+                        *frame = 0;
+                    }
+                    false
+                }
+                "=>" | "|>" | "==" | "!=" | "<=" | ">=" | "<" | ">" | "+" | "-" | "*" | "/"
+                | "%" => true,
+                _ => false,
+            },
+            _ => false,
+        };
+        if nests && let Some(frame) = frames.last_mut() {
+            *frame += 1;
+            depth += 1;
+        }
+        if depth > limit {
+            return Some(token.start);
+        }
+    }
+    None
+}
+
+/// Words for a token in a message: "`=`", "identifier `x`", "end of file".
+pub(crate) fn describe(token: Option<&Token>, text: &str) -> String {
+    let Some(token) = token else {
+        return "end of file".to_string();
+    };
+    let word = token.text(text);
+    let shown: String = word.chars().take(24).collect();
+    let shown = if shown.len() < word.len() {
+        format!("{shown}…")
+    } else {
+        shown
+    };
+    match token.kind {
+        TokenKind::Ident => format!("identifier `{shown}`"),
+        TokenKind::Keyword => format!("keyword `{shown}`"),
+        TokenKind::Number => format!("number `{shown}`"),
+        TokenKind::Str { .. } => "a string".to_string(),
+        TokenKind::Punct => format!("`{shown}`"),
+        TokenKind::Comment(_) => "a comment".to_string(),
+        TokenKind::Unknown => format!("character `{}`", shown.escape_debug()),
+    }
+}
