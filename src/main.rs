@@ -10,6 +10,7 @@
 //! or the command line has errors.
 
 mod cmd;
+mod disk;
 
 mod term;
 
@@ -40,6 +41,7 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    Fmt(cmd::fmt::FmtArgs),
     Explain(cmd::explain::ExplainArgs),
     Completions(cmd::completions::CompletionsArgs),
 }
@@ -48,6 +50,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let terminal = Terminal::for_stderr(cli.color);
     let exit = match cli.command {
+        Command::Fmt(args) => cmd::fmt::run(&args, &terminal),
         Command::Explain(args) => cmd::explain::run(&args, &terminal),
         Command::Completions(args) => cmd::completions::run::<Cli>(&args),
     };

@@ -6,6 +6,7 @@
 
 pub mod completions;
 pub mod explain;
+pub mod fmt;
 
 use std::process::ExitCode;
 

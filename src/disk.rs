@@ -1,0 +1,37 @@
+//! Files on disk, seen through `/`-separated paths on every platform.
+//!
+//! The compiler names files by the strings it is given and joins import
+//! paths with `/`; this module is where those strings meet the file system.
+
+use std::path::Path;
+
+/// Reads a UTF-8 text file named by a `/`-separated path; the error is a
+/// sentence fit for a diagnostic.
+pub fn read_source(path: &str) -> Result<String, String> {
+    std::fs::read_to_string(Path::new(path)).map_err(|error| describe_io_error(&error))
+}
+
+/// Writes a file, describing a failure as a sentence.
+pub fn write_source(path: &str, text: &str) -> Result<(), String> {
+    std::fs::write(Path::new(path), text).map_err(|error| describe_io_error(&error))
+}
+
+fn describe_io_error(error: &std::io::Error) -> String {
+    match error.kind() {
+        std::io::ErrorKind::NotFound => "no such file".to_string(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+        std::io::ErrorKind::InvalidData => "the file is not valid UTF-8 text".to_string(),
+        std::io::ErrorKind::IsADirectory => "it is a directory".to_string(),
+        _ => error.to_string(),
+    }
+}
+
+/// The path of a command-line argument as users and the compiler see it:
+/// `/`-separated on every platform.
+pub fn display_path(argument: &str) -> String {
+    if cfg!(windows) {
+        argument.replace('\\', "/")
+    } else {
+        argument.to_string()
+    }
+}
