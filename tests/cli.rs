@@ -1,0 +1,184 @@
+//! End-to-end tests of the `flowc` binary: exit statuses, output shapes and
+//! rendered diagnostics, run on temporary files.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+const FLOWC: &str = env!("CARGO_BIN_EXE_flowc");
+
+/// A file the parser cannot read as a program.
+const SYNTAX_ERROR_JOB: &str = "\
+output total = range(0, 10) |> sum(
+";
+
+/// A directory under the system temp folder, removed when dropped.
+struct TempDir {
+    path: PathBuf,
+}
+
+impl TempDir {
+    fn new() -> TempDir {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let unique = NEXT.fetch_add(1, Ordering::Relaxed);
+        let path =
+            std::env::temp_dir().join(format!("flowc-cli-test-{}-{unique}", std::process::id()));
+        std::fs::create_dir_all(&path).expect("create temp dir");
+        TempDir { path }
+    }
+
+    fn write(&self, name: &str, text: &str) -> PathBuf {
+        let path = self.path.join(name);
+        std::fs::write(&path, text).expect("write temp file");
+        path
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.path);
+    }
+}
+
+/// Runs flowc in `dir` with colors off by environment, as a user piping its
+/// output would.
+fn flowc(dir: &Path, args: &[&str]) -> Output {
+    Command::new(FLOWC)
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run flowc")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn status(output: &Output) -> i32 {
+    output.status.code().expect("flowc exited by a signal")
+}
+
+#[test]
+fn rendered_syntax_error_snapshot() {
+    let dir = TempDir::new();
+    dir.write("job.flow", SYNTAX_ERROR_JOB);
+    let output = flowc(&dir.path, &["fmt", "--color", "never", "job.flow"]);
+    assert_eq!(status(&output), 2);
+    insta::assert_snapshot!(stderr(&output));
+}
+
+#[test]
+fn fmt_rewrites_in_place_and_check_lists_changed_files() {
+    let dir = TempDir::new();
+    let messy = "output   total=range(0,10)|>sum()\n";
+    let path = dir.write("job.flow", messy);
+
+    let check = flowc(&dir.path, &["fmt", "--check", "job.flow"]);
+    assert_eq!(status(&check), 1);
+    assert_eq!(stdout(&check).trim(), "job.flow");
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        messy,
+        "--check writes nothing"
+    );
+
+    let format = flowc(&dir.path, &["fmt", "job.flow"]);
+    assert_eq!(status(&format), 0, "stderr: {}", stderr(&format));
+    let formatted = std::fs::read_to_string(&path).unwrap();
+    assert_ne!(formatted, messy);
+    assert!(formatted.contains("output total"));
+
+    let again = flowc(&dir.path, &["fmt", "--check", "job.flow"]);
+    assert_eq!(status(&again), 0, "formatting is idempotent");
+    assert_eq!(stdout(&again), "");
+}
+
+#[test]
+fn fmt_refuses_files_with_syntax_errors() {
+    let dir = TempDir::new();
+    let path = dir.write("job.flow", SYNTAX_ERROR_JOB);
+    let output = flowc(&dir.path, &["fmt", "job.flow"]);
+    assert_eq!(status(&output), 2);
+    assert!(stderr(&output).contains("not formatted"));
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), SYNTAX_ERROR_JOB);
+}
+
+#[test]
+fn fmt_reads_stdin_and_writes_stdout() {
+    use std::io::Write;
+    let mut child = Command::new(FLOWC)
+        .args(["fmt", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run flowc");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(b"output   total=range(0,10)|>sum()\n")
+        .expect("write stdin");
+    let output = child.wait_with_output().expect("wait for flowc");
+    assert_eq!(status(&output), 0, "stderr: {}", stderr(&output));
+    assert!(stdout(&output).contains("output total"));
+}
+
+#[test]
+fn explain_known_code_prints_its_entry() {
+    let dir = TempDir::new();
+    let output = flowc(&dir.path, &["explain", "e0601"]);
+    assert_eq!(status(&output), 0);
+    let text = stdout(&output);
+    assert!(
+        text.starts_with("E0601: cannot read a source file"),
+        "{text}"
+    );
+    assert!(!text.contains("### E0602"), "stops at the next entry");
+}
+
+#[test]
+fn explain_unknown_code_exits_two_with_a_suggestion() {
+    let dir = TempDir::new();
+    let output = flowc(&dir.path, &["explain", "E0610"]);
+    assert_eq!(status(&output), 2);
+    assert!(stderr(&output).contains("did you mean `E0601`?"));
+}
+
+#[test]
+fn completions_are_generated_for_each_shell() {
+    let dir = TempDir::new();
+    for shell in ["bash", "zsh", "fish", "powershell"] {
+        let output = flowc(&dir.path, &["completions", shell]);
+        assert_eq!(status(&output), 0, "{shell}");
+        assert!(
+            stdout(&output).contains("explain"),
+            "{shell} completes subcommands"
+        );
+    }
+}
+
+#[test]
+fn every_subcommand_help_has_examples() {
+    let dir = TempDir::new();
+    for subcommand in ["fmt", "explain", "completions"] {
+        let output = flowc(&dir.path, &[subcommand, "--help"]);
+        assert_eq!(status(&output), 0, "{subcommand}");
+        assert!(stdout(&output).contains("EXAMPLES:"), "{subcommand}");
+    }
+}
+
+#[test]
+fn version_and_usage_errors() {
+    let dir = TempDir::new();
+    let version = flowc(&dir.path, &["--version"]);
+    assert_eq!(status(&version), 0);
+    assert!(stdout(&version).starts_with("flowc "));
+    let usage = flowc(&dir.path, &["fmt"]);
+    assert_eq!(status(&usage), 2, "a missing FILE is a command-line error");
+}
