@@ -63,6 +63,11 @@ pub fn parse(file: FileId, text: &str) -> ParseResult {
     let tokens = lexer::tokenize(text);
     let comments = comments_of(text, &tokens);
     let starts = lexer::item_starts(text, &tokens);
+    let code_ends: Vec<usize> = tokens
+        .iter()
+        .filter(|t| !matches!(t.kind, lexer::TokenKind::Comment(_)))
+        .map(|t| t.end)
+        .collect();
 
     let mut diagnostics = Vec::new();
     let mut items = Vec::new();
@@ -78,7 +83,15 @@ pub fn parse(file: FileId, text: &str) -> ParseResult {
             start: 0,
             end: first_start,
         };
-        parse_piece(file, text, &tokens, piece, &mut items, &mut diagnostics);
+        parse_piece(
+            file,
+            text,
+            &tokens,
+            &code_ends,
+            piece,
+            &mut items,
+            &mut diagnostics,
+        );
     }
     for (index, &start) in starts.iter().enumerate() {
         let end = starts.get(index + 1).copied().unwrap_or(text.len());
@@ -86,6 +99,7 @@ pub fn parse(file: FileId, text: &str) -> ParseResult {
             file,
             text,
             &tokens,
+            &code_ends,
             Piece { start, end },
             &mut items,
             &mut diagnostics,
@@ -123,6 +137,7 @@ fn parse_piece(
     file: FileId,
     text: &str,
     tokens: &[lexer::Token],
+    code_ends: &[usize],
     piece: Piece,
     items: &mut Vec<ast::Item>,
     diagnostics: &mut Vec<Diagnostic>,
@@ -134,13 +149,14 @@ fn parse_piece(
         diagnostics.push(errors::too_deep(file, text, tokens, at));
         return;
     }
-    match FlowGrammar::parse(Rule::item_only, piece_text) {
+    let parsed = FlowGrammar::parse(Rule::item_only, piece_text);
+    match parsed {
         Ok(mut pairs) => {
             let item_pair = pairs
                 .next()
                 .and_then(|item_only| item_only.into_inner().next());
             if let Some(item_pair) = item_pair {
-                let mut builder = build::Builder::new(file, piece.start, diagnostics);
+                let mut builder = build::Builder::new(file, piece.start, code_ends, diagnostics);
                 if let Some(item) = builder.item(item_pair) {
                     items.push(item);
                 }

@@ -20,6 +20,9 @@ pub(crate) struct Builder<'d> {
     /// Where the parsed piece starts in the file: pest's offsets are
     /// relative to the piece.
     offset: usize,
+    /// The code tokens (comments excluded) of the whole file, to find where
+    /// a node's last token ends.
+    code_ends: &'d [usize],
     diagnostics: &'d mut Vec<Diagnostic>,
 }
 
@@ -41,19 +44,38 @@ enum Number {
 const MIN_MAGNITUDE: u64 = 1 << 63;
 
 impl<'d> Builder<'d> {
-    pub fn new(file: FileId, offset: usize, diagnostics: &'d mut Vec<Diagnostic>) -> Self {
+    pub fn new(
+        file: FileId,
+        offset: usize,
+        code_ends: &'d [usize],
+        diagnostics: &'d mut Vec<Diagnostic>,
+    ) -> Self {
         Builder {
             file,
             offset,
+            code_ends,
             diagnostics,
         }
     }
 
     // ----- helpers ------------------------------------------------------------
 
+    /// The span of a node, from its first to the end of its last token.
+    /// pest's span of a rule may include whitespace and comments skipped
+    /// before an optional part that turned out to be absent, so the end is
+    /// moved back to the end of the last code token inside the rule.
     fn span(&self, pair: &Pair<Rule>) -> Span {
         let span = pair.as_span();
-        Span::new(self.offset + span.start(), self.offset + end_of(pair))
+        let start = self.offset + span.start();
+        let end = self.offset + span.end();
+        let ends_before = self.code_ends.partition_point(|&e| e <= end);
+        let last_end = ends_before
+            .checked_sub(1)
+            .and_then(|i| self.code_ends.get(i))
+            .copied()
+            .filter(|&e| e > start)
+            .unwrap_or(end);
+        Span::new(start, last_end)
     }
 
     fn error(&mut self, code: &str, message: impl Into<String>, span: Span, label: &str) {
@@ -285,11 +307,7 @@ impl<'d> Builder<'d> {
                 Rule::operand => operands.push(self.operand(part)),
                 Rule::infix => {
                     let op_span = self.span(&part);
-                    let Some(op) = part
-                        .into_inner()
-                        .next()
-                        .and_then(|p| binary_op(p.as_rule()))
-                    else {
+                    let Some(op) = binary_op(part.as_str()) else {
                         return Self::error_expr(span);
                     };
                     while let Some(&(top, top_span)) = operators.last() {
@@ -355,9 +373,10 @@ impl<'d> Builder<'d> {
             match part.as_rule() {
                 Rule::prefix => {
                     let op_span = self.span(&part);
-                    let op = match part.into_inner().next().map(|p| p.as_rule()) {
-                        Some(Rule::kw_not) => UnaryOp::Not,
-                        _ => UnaryOp::Neg,
+                    let op = if part.as_str() == "not" {
+                        UnaryOp::Not
+                    } else {
+                        UnaryOp::Neg
                     };
                     prefixes.push((op, op_span));
                 }
@@ -486,8 +505,8 @@ impl<'d> Builder<'d> {
             }
             Rule::kw_true => ExprKind::Bool(true),
             Rule::kw_false => ExprKind::Bool(false),
-            Rule::ident => ExprKind::Name(self.ident(&inner)),
-            Rule::lambda => self.lambda(inner),
+            Rule::name_primary => self.name_primary(inner),
+            Rule::paren_lambda => self.paren_lambda(inner),
             Rule::if_expr => {
                 let mut exprs = inner.into_inner().filter(|p| p.as_rule() == Rule::expr);
                 match (exprs.next(), exprs.next(), exprs.next()) {
@@ -530,23 +549,6 @@ impl<'d> Builder<'d> {
                     None => ExprKind::Error,
                 }
             }
-            Rule::record => {
-                let Some(name) = first(&inner, Rule::ident) else {
-                    return Self::error_expr(span);
-                };
-                let name = self.ident(&name);
-                let fields = inner
-                    .into_inner()
-                    .filter(|p| p.as_rule() == Rule::field_init)
-                    .filter_map(|field| {
-                        Some(FieldInit {
-                            name: self.ident(&first(&field, Rule::ident)?),
-                            value: self.expr(first(&field, Rule::expr)?),
-                        })
-                    })
-                    .collect();
-                ExprKind::Record { name, fields }
-            }
             Rule::paren_or_tuple => {
                 let mut elements = Vec::new();
                 let mut commas = 0;
@@ -575,23 +577,51 @@ impl<'d> Builder<'d> {
         Expr { kind, span }
     }
 
-    fn lambda(&mut self, pair: Pair<Rule>) -> ExprKind {
-        let (Some(params), Some(body)) =
-            (first(&pair, Rule::lambda_params), first(&pair, Rule::expr))
-        else {
+    /// `x`, `x => e` or `Row { … }`.
+    fn name_primary(&mut self, pair: Pair<Rule>) -> ExprKind {
+        let Some(name) = first(&pair, Rule::ident) else {
             return ExprKind::Error;
         };
-        let params = params
+        let name = self.ident(&name);
+        if let Some(rest) = first(&pair, Rule::lambda_rest) {
+            let Some(body) = first(&rest, Rule::expr) else {
+                return ExprKind::Error;
+            };
+            let param = Param {
+                span: name.span,
+                name,
+                ty: None,
+            };
+            return ExprKind::Lambda {
+                params: vec![param],
+                body: Box::new(self.expr(body)),
+            };
+        }
+        if let Some(rest) = first(&pair, Rule::record_rest) {
+            let fields = rest
+                .into_inner()
+                .filter(|p| p.as_rule() == Rule::field_init)
+                .filter_map(|field| {
+                    Some(FieldInit {
+                        name: self.ident(&first(&field, Rule::ident)?),
+                        value: self.expr(first(&field, Rule::expr)?),
+                    })
+                })
+                .collect();
+            return ExprKind::Record { name, fields };
+        }
+        ExprKind::Name(name)
+    }
+
+    /// `(a, b: int) => e` and `() => e`.
+    fn paren_lambda(&mut self, pair: Pair<Rule>) -> ExprKind {
+        let Some(body) = first(&pair, Rule::expr) else {
+            return ExprKind::Error;
+        };
+        let params = pair
             .into_inner()
-            .filter_map(|part| match part.as_rule() {
-                Rule::ident => Some(Param {
-                    name: self.ident(&part),
-                    ty: None,
-                    span: self.span(&part),
-                }),
-                Rule::param => self.param(part),
-                _ => None,
-            })
+            .filter(|p| p.as_rule() == Rule::param)
+            .filter_map(|param| self.param(param))
             .collect();
         ExprKind::Lambda {
             params,
@@ -809,40 +839,27 @@ fn error_type(span: Span) -> TypeExpr {
     }
 }
 
-/// The end of the last token of `pair`. pest's span of a rule may include
-/// whitespace and comments skipped before an optional part that was absent,
-/// so the end comes from the last token instead.
-fn end_of(pair: &Pair<Rule>) -> usize {
-    let mut current = pair.clone();
-    loop {
-        match current.clone().into_inner().last() {
-            Some(last) => current = last,
-            None => return current.as_span().end(),
-        }
-    }
-}
-
 /// The first direct child of `pair` with rule `rule`.
 fn first<'i>(pair: &Pair<'i, Rule>, rule: Rule) -> Option<Pair<'i, Rule>> {
     pair.clone().into_inner().find(|p| p.as_rule() == rule)
 }
 
-fn binary_op(rule: Rule) -> Option<BinaryOp> {
-    Some(match rule {
-        Rule::op_pipe => BinaryOp::Pipe,
-        Rule::op_eq => BinaryOp::Eq,
-        Rule::op_ne => BinaryOp::Ne,
-        Rule::op_le => BinaryOp::Le,
-        Rule::op_ge => BinaryOp::Ge,
-        Rule::op_lt => BinaryOp::Lt,
-        Rule::op_gt => BinaryOp::Gt,
-        Rule::op_add => BinaryOp::Add,
-        Rule::op_sub => BinaryOp::Sub,
-        Rule::op_mul => BinaryOp::Mul,
-        Rule::op_div => BinaryOp::Div,
-        Rule::op_rem => BinaryOp::Rem,
-        Rule::kw_and => BinaryOp::And,
-        Rule::kw_or => BinaryOp::Or,
+fn binary_op(text: &str) -> Option<BinaryOp> {
+    Some(match text {
+        "|>" => BinaryOp::Pipe,
+        "==" => BinaryOp::Eq,
+        "!=" => BinaryOp::Ne,
+        "<=" => BinaryOp::Le,
+        ">=" => BinaryOp::Ge,
+        "<" => BinaryOp::Lt,
+        ">" => BinaryOp::Gt,
+        "+" => BinaryOp::Add,
+        "-" => BinaryOp::Sub,
+        "*" => BinaryOp::Mul,
+        "/" => BinaryOp::Div,
+        "%" => BinaryOp::Rem,
+        "and" => BinaryOp::And,
+        "or" => BinaryOp::Or,
         _ => return None,
     })
 }

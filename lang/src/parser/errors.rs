@@ -67,9 +67,9 @@ pub(crate) fn syntax_error(
 
     // A broken string or a stray character before the error explains it
     // better than the token pest stumbled on afterwards.
-    let piece_tokens = tokens
+    let piece_tokens = lexer::tokens_between(tokens, piece.start, piece.end)
         .iter()
-        .filter(|t| t.start >= piece.start && t.end <= piece.end && t.start <= offset);
+        .filter(|t| t.start <= offset);
     for token in piece_tokens {
         match token.kind {
             TokenKind::Str { terminated: false } => {
@@ -196,26 +196,6 @@ fn continues(rule: Rule) -> bool {
             | Rule::size_unit
             | Rule::string_close
             | Rule::string_body
-    ) || is_operator(rule)
-}
-
-fn is_operator(rule: Rule) -> bool {
-    matches!(
-        rule,
-        Rule::op_pipe
-            | Rule::op_eq
-            | Rule::op_ne
-            | Rule::op_le
-            | Rule::op_ge
-            | Rule::op_lt
-            | Rule::op_gt
-            | Rule::op_add
-            | Rule::op_sub
-            | Rule::op_mul
-            | Rule::op_div
-            | Rule::op_rem
-            | Rule::kw_and
-            | Rule::kw_or
     )
 }
 
@@ -272,7 +252,9 @@ fn describe_rule(rule: Rule) -> String {
         Rule::EOI => "the end of the item",
         Rule::item | Rule::item_only => "an item (`let`, `fn`, `output`, `input`, `param`, …)",
         Rule::ident => "a name",
-        Rule::expr | Rule::operand | Rule::primary | Rule::prefix => "an expression",
+        Rule::expr | Rule::operand | Rule::primary | Rule::prefix | Rule::name_primary => {
+            "an expression"
+        }
         Rule::type_expr
         | Rule::fn_type
         | Rule::list_type
@@ -282,7 +264,7 @@ fn describe_rule(rule: Rule) -> String {
         Rule::string | Rule::string_body => "a string",
         Rule::number | Rule::number_lit => "a number",
         Rule::index => "a tuple index",
-        Rule::param | Rule::params | Rule::lambda_params => "a parameter",
+        Rule::param | Rule::params => "a parameter",
         Rule::generic | Rule::generics => "a type parameter",
         Rule::field => "a field",
         Rule::field_init => "a field",
@@ -321,11 +303,10 @@ fn describe_rule(rule: Rule) -> String {
         Rule::kw_if => "`if`",
         Rule::kw_then => "`then`",
         Rule::kw_else => "`else`",
-        Rule::kw_not => "`not`",
         Rule::kw_true => "`true`",
         Rule::kw_false => "`false`",
         Rule::kw_import => "`import`",
-        rule if is_operator(rule) || rule == Rule::infix => "an operator",
+        Rule::infix => "an operator",
         _ => "something else",
     };
     word.to_string()

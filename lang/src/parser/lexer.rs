@@ -114,7 +114,19 @@ pub(crate) fn tokenize(text: &str) -> Vec<Token> {
                 TokenKind::Ident
             }
         } else if byte.is_ascii_digit() {
-            pos = number_end(bytes, pos);
+            // After a `.`, digits are a tuple index (`t.0.1`), never a float.
+            let after_dot = tokens.last().is_some_and(|t: &Token| {
+                t.kind == TokenKind::Punct
+                    && t.end - t.start == 1
+                    && bytes.get(t.start) == Some(&b'.')
+            });
+            if after_dot {
+                while pos < bytes.len() && bytes[pos].is_ascii_digit() {
+                    pos += 1;
+                }
+            } else {
+                pos = number_end(bytes, pos);
+            }
             TokenKind::Number
         } else if byte == b'"' {
             pos += 1;
@@ -272,7 +284,7 @@ pub(crate) fn too_deep_at(
     // holds. Commas and semicolons start a sibling element.
     let mut frames: Vec<usize> = vec![0];
     let mut depth = 0usize;
-    for token in tokens.iter().filter(|t| t.start >= start && t.end <= end) {
+    for token in tokens_between(tokens, start, end) {
         let word = token.text(text);
         let nests = match token.kind {
             TokenKind::Keyword => matches!(word, "if" | "not" | "and" | "or"),
@@ -311,6 +323,14 @@ pub(crate) fn too_deep_at(
         }
     }
     None
+}
+
+/// The tokens that lie between `start` and `end`, found by binary search so
+/// that looking at every item of a file stays linear.
+pub(crate) fn tokens_between(tokens: &[Token], start: usize, end: usize) -> &[Token] {
+    let first = tokens.partition_point(|t| t.start < start);
+    let last = tokens.partition_point(|t| t.end <= end);
+    tokens.get(first..last.max(first)).unwrap_or(&[])
 }
 
 /// Words for a token in a message: "`=`", "identifier `x`", "end of file".
