@@ -145,7 +145,8 @@ impl<'a> Formatter<'a> {
             Some(comment) if self.is_trailing(comment) => {
                 self.next_comment += 1;
                 concat(vec![
-                    text(format!(" {}", self.comment_text(comment))),
+                    Doc::Gap,
+                    text(self.comment_text(comment)),
                     Doc::BreakParent,
                 ])
             }
@@ -171,7 +172,8 @@ impl<'a> Formatter<'a> {
         let mut parts = Vec::new();
         for comment in self.take_comments_before(pos) {
             if self.is_trailing(comment) {
-                parts.push(text(format!(" {}", self.comment_text(comment))));
+                parts.push(Doc::Gap);
+                parts.push(text(self.comment_text(comment)));
             } else {
                 parts.push(Doc::FreshLine);
                 parts.push(text(self.comment_text(comment)));
@@ -191,7 +193,8 @@ impl<'a> Formatter<'a> {
     }
 
     /// The position of the first `wanted` byte at or after `pos`, skipping
-    /// whitespace and comments; `pos` when something else comes first.
+    /// whitespace, comments and a trailing comma; `pos` when something else
+    /// comes first.
     fn find_after(&self, pos: usize, wanted: u8) -> usize {
         let bytes = self.source.as_bytes();
         let mut i = pos;
@@ -199,7 +202,7 @@ impl<'a> Formatter<'a> {
             if b == wanted {
                 return i;
             }
-            if b.is_ascii_whitespace() {
+            if b.is_ascii_whitespace() || b == b',' {
                 i += 1;
             } else if b == b'/' && bytes.get(i + 1) == Some(&b'/') {
                 while bytes.get(i).is_some_and(|&b| b != b'\n') {
@@ -226,12 +229,20 @@ impl<'a> Formatter<'a> {
             self.line_break(&mut parts, &mut first, start);
             parts.push(self.item(item));
             let end = item.span.end as usize;
-            parts.extend(self.stray_after_item(end));
+            let stray = self.stray_after_item(end);
+            let had_stray = !stray.is_empty();
+            parts.extend(stray);
             let next_start = module
                 .items
                 .get(index + 1)
                 .map_or(self.source.len(), |next| next.span.start as usize);
-            parts.push(self.trailing_comment(next_start));
+            let trailing = self.trailing_comment(next_start);
+            if had_stray && !is_empty(&trailing) {
+                // The line already ends with a comment, so this one needs a
+                // line of its own.
+                parts.push(Doc::HardLine);
+            }
+            parts.push(trailing);
         }
         for comment in self.take_comments_before(usize::MAX) {
             self.line_break(&mut parts, &mut first, comment.span.start as usize);
@@ -267,7 +278,12 @@ impl<'a> Formatter<'a> {
     fn item(&mut self, item: &Item) -> Doc {
         let end = item.span.end as usize;
         match &item.kind {
-            ItemKind::Import(import) => concat(vec![text("import "), self.str_lit(&import.path)]),
+            ItemKind::Import(import) => {
+                let mut parts = vec![text("import ")];
+                parts.extend(self.stray_comments(import.path.span.start as usize));
+                parts.push(self.str_lit(&import.path));
+                concat(parts)
+            }
             ItemKind::Type(decl) => {
                 let close = self.close_position(end, b'}');
                 concat(vec![
@@ -411,7 +427,7 @@ impl<'a> Formatter<'a> {
             inner.push(text(self.comment_text(comment)));
         }
         if inner.is_empty() {
-            if matches!(&opening_comment, Doc::Concat(parts) if parts.is_empty()) {
+            if is_empty(&opening_comment) {
                 return text("policy {}");
             }
             return concat(vec![
@@ -542,6 +558,7 @@ impl<'a> Formatter<'a> {
                 inner.push(Doc::HardLine);
             }
             inner.push(text(self.comment_text(comment)));
+            inner.push(Doc::BreakParent);
         }
         group(concat(vec![
             text(open),
@@ -906,7 +923,16 @@ impl<'a> Formatter<'a> {
             rest.push(self.trailing_comment(op_start));
             rest.push(Doc::Line);
             rest.extend(self.leading_comments(op_start));
-            rest.push(text(format!("{} ", link_op.as_str())));
+            let after_op = self.trailing_comment(rhs.span.start as usize);
+            if is_empty(&after_op) {
+                rest.push(text(format!("{} ", link_op.as_str())));
+            } else {
+                // A comment after the operator ends its line; the operand
+                // follows on the next one.
+                rest.push(text(link_op.as_str()));
+                rest.push(after_op);
+                rest.push(Doc::HardLine);
+            }
             rest.push(self.operand(rhs, precedence, true));
         }
         group(concat(vec![head_doc, indent(concat(rest))]))
@@ -972,6 +998,11 @@ impl<'a> Formatter<'a> {
     fn str_lit(&self, lit: &StrLit) -> Doc {
         text(self.string_literal(lit.span, &lit.value))
     }
+}
+
+/// Whether `doc` prints nothing at all (an absent comment).
+fn is_empty(doc: &Doc) -> bool {
+    matches!(doc, Doc::Concat(parts) if parts.is_empty())
 }
 
 fn entry_start(entry: &PolicyEntry) -> usize {

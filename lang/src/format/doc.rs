@@ -25,6 +25,8 @@ pub(crate) enum Doc {
     /// Prints nothing but forces every enclosing group to break; placed after
     /// an end-of-line comment so that the next break is taken.
     BreakParent,
+    /// A space unless the current line is empty or already ends with one.
+    Gap,
     /// The first text when the enclosing group is broken, the second when flat
     /// (a trailing comma only in the broken form).
     IfBreak(&'static str, &'static str),
@@ -67,7 +69,7 @@ pub(crate) fn group(doc: Doc) -> Doc {
 fn forces_break(doc: &Doc) -> bool {
     match doc {
         Doc::HardLine | Doc::FreshLine | Doc::BreakParent => true,
-        Doc::Text(_) | Doc::Line | Doc::SoftLine | Doc::IfBreak(..) => false,
+        Doc::Text(_) | Doc::Gap | Doc::Line | Doc::SoftLine | Doc::IfBreak(..) => false,
         Doc::Indent(inner) => forces_break(inner),
         Doc::Group { forced, .. } => *forced,
         Doc::Concat(parts) => parts.iter().any(forces_break),
@@ -142,6 +144,11 @@ pub(crate) fn print(doc: &Doc, width: usize) -> String {
                 }
             }
             Doc::BreakParent => {}
+            Doc::Gap => {
+                if !writer.at_line_start() && !writer.out.ends_with(' ') {
+                    writer.write(" ");
+                }
+            }
             Doc::IfBreak(broken, flat) => {
                 writer.write(if mode == Mode::Break { broken } else { flat });
             }
@@ -202,6 +209,12 @@ fn fits(doc: &Doc, rest: &[(usize, Mode, &Doc)], mut remaining: isize) -> bool {
             }
             Doc::HardLine | Doc::FreshLine => return true,
             Doc::BreakParent => {}
+            Doc::Gap => {
+                remaining -= 1;
+                if remaining < 0 {
+                    return false;
+                }
+            }
             Doc::IfBreak(broken, flat) => {
                 let s = if mode == Mode::Break { broken } else { flat };
                 remaining -= s.chars().count() as isize;
