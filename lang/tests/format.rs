@@ -660,7 +660,11 @@ fn gen_item() -> impl Strategy<Value = Vec<String>> {
         Just(words("import \"lib/x.flow\"")),
         Just(words("extern fn score ( s: str ) -> float from \"s.wasm\"")),
         (gen_expr(), gen_expr()).prop_map(move |(a, b)| {
-            let mut tokens = words("policy { split = 4 MiB fanout =");
+            // The unit of a size must stay on the number's line, so `4 MiB`
+            // is one token.
+            let mut tokens = words("policy { split =");
+            tokens.push("4 MiB".to_string());
+            tokens.extend(words("fanout ="));
             tokens.extend(a.tokens);
             tokens.extend(words("delegate when"));
             tokens.extend(b.tokens);
@@ -745,4 +749,35 @@ proptest! {
             "a comment was lost"
         );
     }
+}
+
+/// Every example program of the repository formats idempotently, keeps its
+/// tree and every comment.
+#[test]
+fn repository_examples_format_cleanly() {
+    let examples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples");
+    let mut checked = 0;
+    let mut folders = vec![examples];
+    while let Some(folder) = folders.pop() {
+        let Ok(entries) = std::fs::read_dir(&folder) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                folders.push(path);
+            } else if path.extension().is_some_and(|ext| ext == "flow") {
+                let text = std::fs::read_to_string(&path).expect("an example is UTF-8 text");
+                let formatted = check(&text);
+                assert_eq!(
+                    formatted.matches("//").count(),
+                    text.matches("//").count(),
+                    "a comment was lost in {}",
+                    path.display()
+                );
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 0, "no example found");
 }
