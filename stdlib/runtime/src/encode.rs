@@ -193,12 +193,18 @@ impl<'a> Reader<'a> {
             result |= group << (7 * index);
             if byte & 0x80 == 0 {
                 if byte == 0 && index > 0 {
-                    return Err(RuntimeError::malformed("varint is not in shortest form", start));
+                    return Err(RuntimeError::malformed(
+                        "varint is not in shortest form",
+                        start,
+                    ));
                 }
                 return Ok(result);
             }
         }
-        Err(RuntimeError::malformed("varint longer than 10 bytes", start))
+        Err(RuntimeError::malformed(
+            "varint longer than 10 bytes",
+            start,
+        ))
     }
 
     /// A zigzag varint.
@@ -245,7 +251,10 @@ impl<'a> Reader<'a> {
             TAG_STR => Value::Str(self.string()?),
             TAG_LIST | TAG_TUPLE | TAG_RECORD => {
                 if depth >= MAX_DEPTH {
-                    return Err(RuntimeError::malformed("values nested too deeply", tag_offset));
+                    return Err(RuntimeError::malformed(
+                        "values nested too deeply",
+                        tag_offset,
+                    ));
                 }
                 let count = self.count(1)?;
                 let mut items = Vec::with_capacity(count);
@@ -303,7 +312,10 @@ mod tests {
     #[test]
     fn extreme_ints_round_trip() {
         for n in [i64::MIN, i64::MAX, 0, -1, 1] {
-            assert_eq!(decode_value(&encode_value(&Value::Int(n))), Ok(Value::Int(n)));
+            assert_eq!(
+                decode_value(&encode_value(&Value::Int(n))),
+                Ok(Value::Int(n))
+            );
         }
     }
 
@@ -314,7 +326,12 @@ mod tests {
         assert!(decode_value(&[TAG_STR, 5, b'a']).is_err());
         assert!(decode_value(&[TAG_STR, 2, 0xff, 0xfe]).is_err());
         assert!(decode_value(&[TAG_INT, 0x80, 0x00]).is_err());
-        assert!(decode_value(&[TAG_INT, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f]).is_err());
+        assert!(
+            decode_value(&[
+                TAG_INT, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f
+            ])
+            .is_err()
+        );
         assert!(decode_value(&[TAG_LIST, 0xff, 0xff, 0xff, 0xff, 0x0f]).is_err());
         assert!(decode_value(&[TAG_TRUE, TAG_TRUE]).is_err());
         let deep = vec![TAG_LIST, 1].repeat(MAX_DEPTH + 1);

@@ -88,7 +88,10 @@ impl fmt::Display for RuntimeError {
                 write!(f, "{text:?} is not a valid {target}")
             }
             RuntimeError::Regex { position, message } => {
-                write!(f, "invalid regular expression at byte {position}: {message}")
+                write!(
+                    f,
+                    "invalid regular expression at byte {position}: {message}"
+                )
             }
             RuntimeError::Input {
                 line,

@@ -241,7 +241,11 @@ impl ExactSum {
         let mut quotient = [0u32; LIMBS + EXTRA];
         let mut remainder: u128 = 0;
         for index in (0..LIMBS + EXTRA).rev() {
-            let digit = if index >= EXTRA { digits[index - EXTRA] } else { 0 };
+            let digit = if index >= EXTRA {
+                digits[index - EXTRA]
+            } else {
+                0
+            };
             let current = (remainder << 32) | u128::from(digit);
             quotient[index] = (current / u128::from(count)) as u32;
             remainder = current % u128::from(count);
@@ -300,16 +304,25 @@ impl ExactSum {
         let not_neg_zero = flags & FLAG_NOT_NEG_ZERO != 0;
         let special = flags & (FLAG_NAN | FLAG_POS_INF | FLAG_NEG_INF) != 0;
         if (not_neg_zero && !nonempty) || (special && !not_neg_zero) {
-            return Err(RuntimeError::malformed("inconsistent exact-sum flags", start));
+            return Err(RuntimeError::malformed(
+                "inconsistent exact-sum flags",
+                start,
+            ));
         }
         if count == 0 {
             if low != 0 || flags & FLAG_NEGATIVE != 0 {
-                return Err(RuntimeError::malformed("non-canonical zero exact sum", start));
+                return Err(RuntimeError::malformed(
+                    "non-canonical zero exact sum",
+                    start,
+                ));
             }
             return Ok(sum);
         }
         if !not_neg_zero {
-            return Err(RuntimeError::malformed("inconsistent exact-sum flags", start));
+            return Err(RuntimeError::malformed(
+                "inconsistent exact-sum flags",
+                start,
+            ));
         }
         let low = usize::try_from(low)
             .ok()
@@ -319,7 +332,10 @@ impl ExactSum {
         for index in 0..count {
             let digit = reader.u32_le()?;
             if digit == 0 && (index == 0 || index + 1 == count) {
-                return Err(RuntimeError::malformed("non-canonical exact-sum digits", start));
+                return Err(RuntimeError::malformed(
+                    "non-canonical exact-sum digits",
+                    start,
+                ));
             }
             let digit = i64::from(digit);
             sum.limbs[low + index] = if negative { -digit } else { digit };
@@ -355,7 +371,10 @@ fn any_below(digits: &[u32], index: u64) -> bool {
         return true;
     }
     let partial_bits = index % 32;
-    partial_bits > 0 && digits.get(whole).is_some_and(|d| d & ((1u32 << partial_bits) - 1) != 0)
+    partial_bits > 0
+        && digits
+            .get(whole)
+            .is_some_and(|d| d & ((1u32 << partial_bits) - 1) != 0)
 }
 
 /// The unsigned float bits nearest to `digits · 2^(−1074 − scale)`, where
@@ -471,7 +490,10 @@ mod tests {
         assert_eq!(sum_of(&[1.0, 1e-16, 1e-16]), 1.0000000000000002);
         assert_eq!(sum_of(&[f64::MAX, f64::MAX]), f64::INFINITY);
         assert_eq!(sum_of(&[f64::MAX, f64::MAX, -f64::MAX]), f64::MAX);
-        assert_eq!(sum_of(&[f64::from_bits(1), f64::from_bits(1)]), f64::from_bits(2));
+        assert_eq!(
+            sum_of(&[f64::from_bits(1), f64::from_bits(1)]),
+            f64::from_bits(2)
+        );
         assert_eq!(sum_of(&[-0.0]).to_bits(), (-0.0f64).to_bits());
         assert_eq!(sum_of(&[-0.0, 0.0]).to_bits(), 0.0f64.to_bits());
         assert_eq!(sum_of(&[1.0, -1.0]).to_bits(), 0.0f64.to_bits());
@@ -544,16 +566,29 @@ mod tests {
             let bits = x.to_bits();
             let exponent = ((bits >> 52) & 0x7ff) as i32;
             let fraction = (bits & ((1 << 52) - 1)) as i128;
-            let (m, e) = if exponent == 0 { (fraction, -1074) } else { (fraction | 1 << 52, exponent - 1075) };
+            let (m, e) = if exponent == 0 {
+                (fraction, -1074)
+            } else {
+                (fraction | 1 << 52, exponent - 1075)
+            };
             (if bits >> 63 == 1 { -m } else { m }, e)
         };
-        let candidates = [f64::from_bits(mean.to_bits().wrapping_sub(1)), mean, f64::from_bits(mean.to_bits() + 1)];
+        let candidates = [
+            f64::from_bits(mean.to_bits().wrapping_sub(1)),
+            mean,
+            f64::from_bits(mean.to_bits() + 1),
+        ];
         let scaled: Vec<(i128, i32)> = candidates.iter().map(|c| exact(*c)).collect();
         let lowest = scaled.iter().map(|(_, e)| *e).min().unwrap().min(0);
         // |candidate · count − total| · 2^-lowest, as integers.
-        let error = |(m, e): (i128, i32)| (m * count as i128 * (1i128 << (e - lowest)) - (total << -lowest)).abs();
+        let error = |(m, e): (i128, i32)| {
+            (m * count as i128 * (1i128 << (e - lowest)) - (total << -lowest)).abs()
+        };
         let best = error(scaled[1]);
-        assert!(best <= error(scaled[0]) && best <= error(scaled[2]), "{total}/{count} gave {mean}");
+        assert!(
+            best <= error(scaled[0]) && best <= error(scaled[2]),
+            "{total}/{count} gave {mean}"
+        );
         if best == error(scaled[0]) || best == error(scaled[2]) {
             assert_eq!(scaled[1].0 & 1, 0, "tie not to even");
         }
@@ -640,7 +675,9 @@ mod tests {
     fn merge_tree(xs: &[f64], seed: u64) -> ExactSum {
         if xs.len() <= 2 {
             let mut acc = ExactSum::new();
-            for x in xs { acc.add(*x); }
+            for x in xs {
+                acc.add(*x);
+            }
             return acc;
         }
         let cut = (crate::table::splitmix64(seed) % xs.len() as u64) as usize;
@@ -660,8 +697,12 @@ mod tests {
     fn merging_after_many_additions_stays_exact() {
         let mut acc = ExactSum::new();
         acc.pending = MAX_PENDING - 2;
-        for _ in 0..10 { acc.add(f64::MAX); }
-        for _ in 0..10 { acc.add(-f64::MAX); }
+        for _ in 0..10 {
+            acc.add(f64::MAX);
+        }
+        for _ in 0..10 {
+            acc.add(-f64::MAX);
+        }
         acc.add(1.0);
         assert_eq!(acc.round(), 1.0);
     }

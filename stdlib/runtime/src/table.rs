@@ -175,7 +175,8 @@ impl<V> ByteTable<V> {
 
     /// All entries, sorted by key bytes.
     pub fn into_sorted(self) -> Vec<(Vec<u8>, V)> {
-        let mut entries: Vec<(Vec<u8>, V)> = self.entries.into_iter().map(|(k, v, _)| (k, v)).collect();
+        let mut entries: Vec<(Vec<u8>, V)> =
+            self.entries.into_iter().map(|(k, v, _)| (k, v)).collect();
         entries.sort_by(|a, b| a.0.cmp(&b.0));
         entries
     }
@@ -232,7 +233,10 @@ mod tests {
         assert_eq!(table.get(b"b"), Some(&3));
         assert_eq!(table.get(b"z"), None);
         let sorted = table.into_sorted();
-        assert_eq!(sorted, vec![(b"a".to_vec(), 2), (b"b".to_vec(), 3), (b"c".to_vec(), 1)]);
+        assert_eq!(
+            sorted,
+            vec![(b"a".to_vec(), 2), (b"b".to_vec(), 3), (b"c".to_vec(), 1)]
+        );
     }
 
     #[test]
