@@ -109,6 +109,11 @@ impl ExactSum {
         }
     }
 
+    /// Whether nothing was ever added.
+    pub fn is_empty(&self) -> bool {
+        self.flags & FLAG_NONEMPTY == 0
+    }
+
     /// Adds one float.
     pub fn add(&mut self, x: f64) {
         self.flags |= FLAG_NONEMPTY;

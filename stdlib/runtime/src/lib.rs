@@ -30,7 +30,7 @@ extern crate std;
 pub mod encode;
 pub mod error;
 pub mod exact_sum;
-//pub mod partial;
+pub mod partial;
 //pub mod regex;
 pub mod table;
 //pub mod text;

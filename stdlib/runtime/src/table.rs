@@ -168,6 +168,31 @@ impl<V> ByteTable<V> {
         &mut self.entries[index].1
     }
 
+    /// The value for `key`, mutably, if present.
+    pub fn get_mut(&mut self, key: &[u8]) -> Option<&mut V> {
+        if self.slots.is_empty() {
+            return None;
+        }
+        let index = self.find(key, hash_bytes(key)).ok()?;
+        Some(&mut self.entries[index].1)
+    }
+
+    /// Sets the value for `key`, returning the previous one.
+    pub fn insert(&mut self, key: &[u8], value: V) -> Option<V> {
+        if (self.entries.len() + 1) * 2 > self.slots.len() {
+            self.grow();
+        }
+        let hash = hash_bytes(key);
+        match self.find(key, hash) {
+            Ok(index) => Some(core::mem::replace(&mut self.entries[index].1, value)),
+            Err(slot) => {
+                self.entries.push((Vec::from(key), value, hash));
+                self.slots[slot] = self.entries.len() as u32;
+                None
+            }
+        }
+    }
+
     /// Entries in insertion order.
     pub fn iter(&self) -> impl Iterator<Item = (&[u8], &V)> {
         self.entries.iter().map(|(k, v, _)| (k.as_slice(), v))
