@@ -33,7 +33,7 @@ pub mod exact_sum;
 pub mod partial;
 //pub mod regex;
 pub mod table;
-//pub mod text;
+pub mod text;
 pub mod value;
 
 #[cfg(target_arch = "wasm32")]

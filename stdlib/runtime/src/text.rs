@@ -1,0 +1,317 @@
+//! The text functions of the standard library (§7).
+//!
+//! Positions and lengths count Unicode scalar values (Rust `char`s), never
+//! bytes. Case mapping is Unicode's full mapping (`"ß"` upper-cases to
+//! `"SS"`), as `core`/`alloc` implement it, independent of any locale.
+//!
+//! Decisions where the language is silent:
+//! - `trim` removes Unicode `White_Space` at both ends.
+//! - `split(s, "")` gives each scalar value of `s` as its own string
+//!   (`split("", "")` is `[]`); otherwise `split` gives the pieces between
+//!   non-overlapping occurrences found left to right, so `split("", ",")`
+//!   is `[""]` and `split("a,", ",")` is `["a", ""]`.
+//! - `replace(s, "", to)` returns `s` unchanged (there is nothing to
+//!   replace); otherwise occurrences are replaced left to right, without
+//!   overlap.
+//! - `substr(s, start, count)` clamps: a negative `start` or `count` counts
+//!   as 0, and the piece stops at the end of `s`. It never fails.
+//! - `to_int` accepts optional surrounding whitespace, an optional `+` or
+//!   `-`, and ASCII decimal digits (no `_`, no hex); anything else, or a
+//!   value outside 64 bits, is an error.
+//! - `to_float` accepts optional surrounding whitespace and a decimal number
+//!   with optional sign, fraction and exponent (`1`, `-2.5`, `.5`, `1e-9`),
+//!   or `inf`, `infinity`, `nan` in any letter case with an optional sign;
+//!   anything else is an error. Out-of-range values round to infinity or
+//!   zero as IEEE parsing does.
+//! - `str(x)` of a float is its shortest round-trip digits: plain decimal
+//!   with at least one fractional digit (`2.0`, `0.1`, `-0.0`) when the
+//!   decimal exponent is in `-5..16`, else scientific (`1e16`, `1.5e-7`); the
+//!   non-finite values are `NaN`, `inf` and `-inf`. These are exactly the
+//!   spellings of `--format json` (§10). `str` of an int is decimal, of a
+//!   bool `true`/`false`, of a string the string itself.
+
+use crate::error::{Result, RuntimeError};
+use crate::value::Value;
+use alloc::format;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+
+/// `len(s)`: the number of Unicode scalar values.
+pub fn len(s: &str) -> i64 {
+    s.chars().count() as i64
+}
+
+/// `lower(s)`.
+pub fn lower(s: &str) -> String {
+    s.to_lowercase()
+}
+
+/// `upper(s)`.
+pub fn upper(s: &str) -> String {
+    s.to_uppercase()
+}
+
+/// `trim(s)`.
+pub fn trim(s: &str) -> &str {
+    s.trim()
+}
+
+/// `words(s)`: maximal runs of alphanumeric scalar values.
+pub fn words(s: &str) -> Vec<&str> {
+    s.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect()
+}
+
+/// `split(s, sep)`.
+pub fn split<'a>(s: &'a str, sep: &str) -> Vec<&'a str> {
+    if sep.is_empty() {
+        s.char_indices()
+            .map(|(i, c)| &s[i..i + c.len_utf8()])
+            .collect()
+    } else {
+        s.split(sep).collect()
+    }
+}
+
+/// `join(xs, sep)`.
+pub fn join<S: AsRef<str>>(pieces: &[S], sep: &str) -> String {
+    let mut out = String::new();
+    for (index, piece) in pieces.iter().enumerate() {
+        if index > 0 {
+            out.push_str(sep);
+        }
+        out.push_str(piece.as_ref());
+    }
+    out
+}
+
+/// `contains(s, sub)`.
+pub fn contains(s: &str, sub: &str) -> bool {
+    s.contains(sub)
+}
+
+/// `starts_with(s, prefix)`.
+pub fn starts_with(s: &str, prefix: &str) -> bool {
+    s.starts_with(prefix)
+}
+
+/// `ends_with(s, suffix)`.
+pub fn ends_with(s: &str, suffix: &str) -> bool {
+    s.ends_with(suffix)
+}
+
+/// `replace(s, from, to)`.
+pub fn replace(s: &str, from: &str, to: &str) -> String {
+    if from.is_empty() {
+        String::from(s)
+    } else {
+        s.replace(from, to)
+    }
+}
+
+/// `substr(s, start, count)`, clamped as the module doc says.
+pub fn substr(s: &str, start: i64, count: i64) -> &str {
+    let start = usize::try_from(start).unwrap_or(0);
+    let count = usize::try_from(count).unwrap_or(0);
+    let byte_at = |n: usize| s.char_indices().nth(n).map_or(s.len(), |(i, _)| i);
+    let begin = byte_at(start);
+    let rest = &s[begin..];
+    let end = rest
+        .char_indices()
+        .nth(count)
+        .map_or(rest.len(), |(i, _)| i);
+    &rest[..end]
+}
+
+fn bad_number(text: &str, target: &'static str) -> RuntimeError {
+    let mut shown: String = text.chars().take(40).collect();
+    if shown.len() < text.len() {
+        shown.push('…');
+    }
+    RuntimeError::BadNumber {
+        text: shown,
+        target,
+    }
+}
+
+/// `to_int(s)`.
+pub fn to_int(s: &str) -> Result<i64> {
+    let body = s.trim();
+    let digits = body.strip_prefix(['+', '-']).unwrap_or(body);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(bad_number(s, "int"));
+    }
+    body.parse::<i64>().map_err(|_| bad_number(s, "int"))
+}
+
+/// `to_float(s)`.
+pub fn to_float(s: &str) -> Result<f64> {
+    let body = s.trim();
+    let unsigned = body.strip_prefix(['+', '-']).unwrap_or(body);
+    let word = unsigned.to_ascii_lowercase();
+    let is_special = matches!(word.as_str(), "inf" | "infinity" | "nan");
+    // Rust's parser accepts exactly the decimal forms documented above once
+    // the special words are handled; checking the characters first keeps
+    // its other spellings out of the contract.
+    let is_decimal = !unsigned.is_empty()
+        && unsigned
+            .bytes()
+            .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'+' | b'-'))
+        && unsigned.bytes().any(|b| b.is_ascii_digit());
+    if !is_special && !is_decimal {
+        return Err(bad_number(s, "float"));
+    }
+    body.parse::<f64>().map_err(|_| bad_number(s, "float"))
+}
+
+/// `str(x)` of a float, spelled as the module doc says.
+pub fn float_to_str(x: f64) -> String {
+    // Rust's `Debug` for f64 prints the shortest round-trip digits, with the
+    // exact spellings and notation thresholds documented above.
+    format!("{x:?}")
+}
+
+/// `str(x)` of any scalar; lists, tuples and records are an error.
+pub fn scalar_to_str(value: &Value) -> Result<String> {
+    Ok(match value {
+        Value::Int(n) => n.to_string(),
+        Value::Float(x) => float_to_str(*x),
+        Value::Bool(b) => String::from(if *b { "true" } else { "false" }),
+        Value::Str(s) => s.clone(),
+        other => {
+            return Err(RuntimeError::Mismatch {
+                what: format!("str of a {}", other.kind_name()),
+            });
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::vec;
+    use proptest::prelude::*;
+
+    #[test]
+    fn lengths_count_scalar_values() {
+        assert_eq!(len(""), 0);
+        assert_eq!(len("héllo"), 5);
+        assert_eq!(len("😀a"), 2);
+    }
+
+    #[test]
+    fn case_mapping_is_full_unicode() {
+        assert_eq!(upper("straße"), "STRASSE");
+        assert_eq!(lower("ΑΒΓ Ä"), "αβγ ä");
+        assert_eq!(lower("İ"), "i\u{307}");
+        assert_eq!(trim("\u{3000} a b \n"), "a b");
+    }
+
+    #[test]
+    fn words_are_alphanumeric_runs() {
+        assert_eq!(
+            words("Hello, wörld! x2 — 42"),
+            vec!["Hello", "wörld", "x2", "42"]
+        );
+        assert_eq!(words("  ...  "), Vec::<&str>::new());
+        assert_eq!(words("日本語 テキスト"), vec!["日本語", "テキスト"]);
+    }
+
+    #[test]
+    fn splitting_and_joining() {
+        assert_eq!(split("a,b,,c", ","), vec!["a", "b", "", "c"]);
+        assert_eq!(split("a,", ","), vec!["a", ""]);
+        assert_eq!(split("", ","), vec![""]);
+        assert_eq!(split("hé", ""), vec!["h", "é"]);
+        assert_eq!(split("", ""), Vec::<&str>::new());
+        assert_eq!(split("a::b", "::"), vec!["a", "b"]);
+        assert_eq!(join(&["a", "b", "c"], ", "), "a, b, c");
+        assert_eq!(join::<&str>(&[], ", "), "");
+    }
+
+    #[test]
+    fn searching_and_replacing() {
+        assert!(contains("haystack", "st"));
+        assert!(contains("x", ""));
+        assert!(starts_with("haystack", "hay") && !starts_with("hay", "haystack"));
+        assert!(ends_with("haystack", "stack"));
+        assert_eq!(replace("aaa", "aa", "b"), "ba");
+        assert_eq!(replace("abc", "", "x"), "abc");
+        assert_eq!(replace("a.b.c", ".", "::"), "a::b::c");
+    }
+
+    #[test]
+    fn substr_clamps() {
+        assert_eq!(substr("héllo", 1, 3), "éll");
+        assert_eq!(substr("héllo", 3, 100), "lo");
+        assert_eq!(substr("héllo", 10, 2), "");
+        assert_eq!(substr("héllo", -2, 2), "hé");
+        assert_eq!(substr("héllo", 1, -1), "");
+        assert_eq!(substr("héllo", i64::MAX, i64::MAX), "");
+    }
+
+    #[test]
+    fn parsing_numbers() {
+        assert_eq!(to_int(" 42 "), Ok(42));
+        assert_eq!(to_int("-9223372036854775808"), Ok(i64::MIN));
+        assert_eq!(to_int("+7"), Ok(7));
+        for bad in ["", "-", "9223372036854775808", "1_000", "0x10", "4.0", "١٢"] {
+            assert!(to_int(bad).is_err(), "{bad}");
+        }
+        assert_eq!(to_float("2.5"), Ok(2.5));
+        assert_eq!(to_float(" -1e-9"), Ok(-1e-9));
+        assert_eq!(to_float(".5"), Ok(0.5));
+        assert_eq!(to_float("-inf"), Ok(f64::NEG_INFINITY));
+        assert_eq!(to_float("Infinity"), Ok(f64::INFINITY));
+        assert!(to_float("NaN").unwrap().is_nan());
+        assert_eq!(to_float("1e999"), Ok(f64::INFINITY));
+        for bad in [
+            "", "e5", ".", "1.2.3", "abc", "1,5", "infinit", "0x1p3", "--1",
+        ] {
+            assert!(to_float(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn scalars_print() {
+        let cases = [
+            (2.0, "2.0"),
+            (0.1, "0.1"),
+            (-0.0, "-0.0"),
+            (1e16, "1e16"),
+            (1.5e-7, "1.5e-7"),
+            (123456.789, "123456.789"),
+            (f64::INFINITY, "inf"),
+            (f64::NEG_INFINITY, "-inf"),
+            (f64::NAN, "NaN"),
+        ];
+        for (x, text) in cases {
+            assert_eq!(float_to_str(x), text);
+        }
+        assert_eq!(scalar_to_str(&Value::Int(-5)), Ok(String::from("-5")));
+        assert_eq!(scalar_to_str(&Value::Bool(true)), Ok(String::from("true")));
+        assert_eq!(scalar_to_str(&Value::str("x")), Ok(String::from("x")));
+        assert!(scalar_to_str(&Value::List(vec![])).is_err());
+    }
+
+    proptest! {
+        #[test]
+        fn floats_round_trip_through_text(bits in any::<u64>()) {
+            let x = f64::from_bits(bits);
+            let back = to_float(&float_to_str(x)).unwrap();
+            prop_assert!(back.to_bits() == bits || (x.is_nan() && back.is_nan()));
+        }
+
+        #[test]
+        fn ints_round_trip_through_text(n in any::<i64>()) {
+            prop_assert_eq!(to_int(&n.to_string()), Ok(n));
+        }
+
+        #[test]
+        fn substr_never_panics(s in ".{0,12}", start in any::<i64>(), count in any::<i64>()) {
+            let piece = substr(&s, start, count);
+            prop_assert!(s.contains(piece));
+        }
+    }
+}
