@@ -3,7 +3,40 @@
 //! The compiler names files by the strings it is given and joins import
 //! paths with `/`; this module is where those strings meet the file system.
 
+use std::collections::HashMap;
 use std::path::Path;
+
+use flow_compiler::SourceProvider;
+
+/// Reads source files from disk for the checker.
+///
+/// Files the command line already read (to report unreadable ones before
+/// analysis) are kept, so each file is read once and the checker sees the
+/// same text that was validated.
+#[derive(Debug, Default)]
+pub struct DiskProvider {
+    preloaded: HashMap<String, String>,
+}
+
+impl DiskProvider {
+    pub fn new() -> DiskProvider {
+        DiskProvider::default()
+    }
+
+    /// Remembers the text of a file already read under `path`.
+    pub fn preload(&mut self, path: String, text: String) {
+        self.preloaded.insert(path, text);
+    }
+}
+
+impl SourceProvider for DiskProvider {
+    fn read(&self, path: &str) -> Result<String, String> {
+        match self.preloaded.get(path) {
+            Some(text) => Ok(text.clone()),
+            None => read_source(path),
+        }
+    }
+}
 
 /// Reads a UTF-8 text file named by a `/`-separated path; the error is a
 /// sentence fit for a diagnostic.

@@ -41,6 +41,7 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    Check(cmd::check::CheckArgs),
     Fmt(cmd::fmt::FmtArgs),
     Explain(cmd::explain::ExplainArgs),
     Completions(cmd::completions::CompletionsArgs),
@@ -50,6 +51,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let terminal = Terminal::for_stderr(cli.color);
     let exit = match cli.command {
+        Command::Check(args) => cmd::check::run(&args, &terminal),
         Command::Fmt(args) => cmd::fmt::run(&args, &terminal),
         Command::Explain(args) => cmd::explain::run(&args, &terminal),
         Command::Completions(args) => cmd::completions::run::<Cli>(&args),

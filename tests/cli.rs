@@ -7,6 +7,16 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 const FLOWC: &str = env!("CARGO_BIN_EXE_flowc");
 
+/// A job with no errors and no lints, already in canonical layout.
+const CLEAN_JOB: &str = include_str!("../examples/wordcount/job.flow");
+
+/// A job with one unknown name, the simplest error every checker reports.
+const UNKNOWN_NAME_JOB: &str = "\
+input numbers = range(0, 10)
+
+output total = numbers |> map(n => n * factor) |> sum()
+";
+
 /// A file the parser cannot read as a program.
 const SYNTAX_ERROR_JOB: &str = "\
 output total = range(0, 10) |> sum(
@@ -64,12 +74,124 @@ fn status(output: &Output) -> i32 {
 }
 
 #[test]
+fn check_clean_job_exits_zero() {
+    let dir = TempDir::new();
+    dir.write("job.flow", CLEAN_JOB);
+    let output = flowc(&dir.path, &["check", "job.flow"]);
+    assert_eq!(status(&output), 0, "stderr: {}", stderr(&output));
+    assert!(stderr(&output).contains("no problems"));
+}
+
+#[test]
+fn check_with_errors_exits_two_and_summarises() {
+    let dir = TempDir::new();
+    dir.write("job.flow", UNKNOWN_NAME_JOB);
+    let output = flowc(&dir.path, &["check", "job.flow"]);
+    assert_eq!(status(&output), 2);
+    let text = stderr(&output);
+    assert!(text.contains("factor"), "stderr: {text}");
+    assert!(text.contains("job.flow:3:"), "stderr: {text}");
+    let last = text.lines().last().unwrap_or("");
+    assert!(
+        last.starts_with("error: ") && last.contains("error"),
+        "last line: {last}"
+    );
+}
+
+#[test]
+fn check_unreadable_file_exits_two_with_e0601() {
+    let dir = TempDir::new();
+    let output = flowc(&dir.path, &["check", "missing.flow"]);
+    assert_eq!(status(&output), 2);
+    let text = stderr(&output);
+    assert!(text.contains("E0601"), "stderr: {text}");
+    assert!(
+        text.contains("cannot read `missing.flow`"),
+        "stderr: {text}"
+    );
+    assert!(
+        text.trim_end().ends_with("error: 1 error"),
+        "stderr: {text}"
+    );
+}
+
+#[test]
+fn check_json_prints_one_object_per_line() {
+    let dir = TempDir::new();
+    dir.write("job.flow", UNKNOWN_NAME_JOB);
+    let output = flowc(
+        &dir.path,
+        &[
+            "check",
+            "--message-format",
+            "json",
+            "job.flow",
+            "missing.flow",
+        ],
+    );
+    assert_eq!(status(&output), 2);
+    let objects: Vec<serde_json::Value> = stdout(&output)
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("each line is JSON"))
+        .collect();
+    let (summary, diagnostics) = objects.split_last().expect("a summary line");
+    assert_eq!(summary["type"], "summary");
+    assert!(summary["errors"].as_u64().unwrap_or(0) >= 2);
+    assert!(
+        diagnostics
+            .iter()
+            .any(|d| d["code"] == "E0601" && d["file"] == "missing.flow")
+    );
+    let unknown = diagnostics
+        .iter()
+        .find(|d| d["file"] == "job.flow")
+        .expect("a diagnostic about job.flow");
+    assert_eq!(unknown["type"], "diagnostic");
+    assert_eq!(unknown["severity"], "error");
+    assert!(
+        unknown["code"]
+            .as_str()
+            .is_some_and(|code| code.starts_with('E'))
+    );
+    let primary = &unknown["labels"][0];
+    assert_eq!(primary["primary"], true);
+    assert_eq!(primary["file"], "job.flow");
+    assert_eq!(primary["line"], 3);
+    let start = primary["start"].as_u64().expect("byte start") as usize;
+    let end = primary["end"].as_u64().expect("byte end") as usize;
+    assert_eq!(UNKNOWN_NAME_JOB.get(start..end), Some("factor"));
+    let line_start = UNKNOWN_NAME_JOB[..start].rfind('\n').map_or(0, |i| i + 1);
+    assert_eq!(
+        primary["column"].as_u64(),
+        Some((start - line_start + 1) as u64)
+    );
+}
+
+#[test]
+fn rendered_unknown_name_snapshot() {
+    let dir = TempDir::new();
+    dir.write("job.flow", UNKNOWN_NAME_JOB);
+    let output = flowc(&dir.path, &["check", "--color", "never", "job.flow"]);
+    insta::assert_snapshot!(stderr(&output));
+}
+
+#[test]
 fn rendered_syntax_error_snapshot() {
     let dir = TempDir::new();
     dir.write("job.flow", SYNTAX_ERROR_JOB);
     let output = flowc(&dir.path, &["fmt", "--color", "never", "job.flow"]);
     assert_eq!(status(&output), 2);
     insta::assert_snapshot!(stderr(&output));
+}
+
+#[test]
+fn no_color_output_has_no_escape_codes() {
+    let dir = TempDir::new();
+    dir.write("job.flow", UNKNOWN_NAME_JOB);
+    let output = flowc(&dir.path, &["check", "job.flow"]);
+    assert!(!stderr(&output).contains('\u{1b}'));
+    let forced = flowc(&dir.path, &["check", "--color", "always", "job.flow"]);
+    assert!(stderr(&forced).contains('\u{1b}'), "--color always paints");
 }
 
 #[test]
@@ -166,7 +288,7 @@ fn completions_are_generated_for_each_shell() {
 #[test]
 fn every_subcommand_help_has_examples() {
     let dir = TempDir::new();
-    for subcommand in ["fmt", "explain", "completions"] {
+    for subcommand in ["check", "fmt", "explain", "completions"] {
         let output = flowc(&dir.path, &[subcommand, "--help"]);
         assert_eq!(status(&output), 0, "{subcommand}");
         assert!(stdout(&output).contains("EXAMPLES:"), "{subcommand}");
@@ -179,6 +301,6 @@ fn version_and_usage_errors() {
     let version = flowc(&dir.path, &["--version"]);
     assert_eq!(status(&version), 0);
     assert!(stdout(&version).starts_with("flowc "));
-    let usage = flowc(&dir.path, &["fmt"]);
+    let usage = flowc(&dir.path, &["check"]);
     assert_eq!(status(&usage), 2, "a missing FILE is a command-line error");
 }

@@ -126,15 +126,24 @@ fn find<'a>(entries: &'a [Entry<'a>], query: &str) -> Option<&'a Entry<'a>> {
 }
 
 /// The known code closest to what was asked, if one is close enough to be a
-/// likely typo.
+/// likely typo. Swapped digits count as one edit; among equally close codes
+/// the one sharing the longest prefix (the same range) wins.
 fn suggest<'a>(entries: &'a [Entry<'a>], query: &str) -> Option<&'a str> {
     let query = query.trim().to_ascii_uppercase();
     entries
         .iter()
-        .map(|entry| (strsim::levenshtein(&query, entry.code), entry.code))
-        .filter(|(distance, _)| *distance <= 2)
+        .map(|entry| {
+            let distance = strsim::osa_distance(&query, entry.code);
+            let shared_prefix = query
+                .chars()
+                .zip(entry.code.chars())
+                .take_while(|(a, b)| a == b)
+                .count();
+            (distance, std::cmp::Reverse(shared_prefix), entry.code)
+        })
+        .filter(|(distance, _, _)| *distance <= 2)
         .min()
-        .map(|(_, code)| code)
+        .map(|(_, _, code)| code)
 }
 
 #[cfg(test)]
@@ -184,6 +193,8 @@ A binding nobody reads.
         let found = entries(SAMPLE);
         assert_eq!(suggest(&found, "E0010"), Some("E0001"));
         assert_eq!(suggest(&found, "X9999"), None);
+        let codes = "### E0010: a\nx\n### E0601: b\ny\n";
+        assert_eq!(suggest(&entries(codes), "E0610"), Some("E0601"));
     }
 
     #[test]
