@@ -127,15 +127,15 @@ impl Index {
     /// `include_declaration`, its declaration first.
     pub fn references(&self, def: DefId, include_declaration: bool) -> Vec<Location> {
         let mut out = Vec::new();
-        if include_declaration {
-            if let Some(d) = self.definition(def) {
-                if std_decl_file(d.file).is_none() && d.kind != DefKind::PolicyVar {
-                    out.push(Location {
-                        file: d.file,
-                        span: d.span,
-                    });
-                }
-            }
+        if include_declaration
+            && let Some(d) = self.definition(def)
+            && std_decl_file(d.file).is_none()
+            && d.kind != DefKind::PolicyVar
+        {
+            out.push(Location {
+                file: d.file,
+                span: d.span,
+            });
         }
         out.extend(
             self.references
@@ -191,7 +191,7 @@ impl Index {
             .std_by_name
             .values()
             .filter_map(|ids| ids.first().and_then(|id| self.definition(*id)))
-            .filter(|d| !std_decl_file(d.file).is_some_and(|f| f.path == flow_stdlib::INPUTS_PATH))
+            .filter(|d| std_decl_file(d.file).is_none_or(|f| f.path != flow_stdlib::INPUTS_PATH))
             .collect();
         std.sort_by(|a, b| a.name.cmp(&b.name));
         out.extend(std);

@@ -292,10 +292,10 @@ impl Infer {
             if self.occurs(var, &ty) {
                 return Err(UnifyError::Mismatch);
             }
-            if let Some(bound) = self.vars.get(var as usize).and_then(|s| s.bound) {
-                if !bound.admits(&ty) {
-                    return Err(UnifyError::Bound(bound, self.resolve(&ty)));
-                }
+            if let Some(bound) = self.vars.get(var as usize).and_then(|s| s.bound)
+                && !bound.admits(&ty)
+            {
+                return Err(UnifyError::Bound(bound, self.resolve(&ty)));
             }
         }
         if let Some(state) = self.vars.get_mut(var as usize) {

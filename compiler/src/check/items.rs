@@ -35,10 +35,10 @@ pub(super) fn check_job<'a>(c: &mut Checker<'a>) {
     }
     let mut outputs = Vec::new();
     for index in 0..c.values.len() {
-        if c.values[index].is_output {
-            if let Some(info) = check_output(c, index) {
-                outputs.push(info);
-            }
+        if c.values[index].is_output
+            && let Some(info) = check_output(c, index)
+        {
+            outputs.push(info);
         }
     }
 
@@ -48,11 +48,11 @@ pub(super) fn check_job<'a>(c: &mut Checker<'a>) {
         .copied()
         .collect();
     let mut policy = crate::policy::CheckedPolicy::default();
-    if let Some((file, item)) = policies.first() {
-        if let ItemKind::Policy(p) = &item.kind {
-            c.file = *file;
-            policy = c.check_policy(p);
-        }
+    if let Some((file, item)) = policies.first()
+        && let ItemKind::Policy(p) = &item.kind
+    {
+        c.file = *file;
+        policy = c.check_policy(p);
     }
     if let Some((first_file, first)) = policies.first() {
         for (file, item) in policies.iter().skip(1) {
@@ -210,12 +210,12 @@ fn collect_names<'a>(c: &mut Checker<'a>, items: &[(FileId, &'a Item)]) {
             String::new(),
             None,
         );
-        if let Some(std_ids) = c.std.by_name.get(&name.name) {
-            if let Some(first) = std_ids.first() {
-                c.program
-                    .shadowing
-                    .push((def, crate::program::DefId(*first as u32)));
-            }
+        if let Some(std_ids) = c.std.by_name.get(&name.name)
+            && let Some(first) = std_ids.first()
+        {
+            c.program
+                .shadowing
+                .push((def, crate::program::DefId(*first as u32)));
         }
         let entry = match (kind, global) {
             (DefKind::Type, _) => Global::Type(def),
@@ -248,16 +248,16 @@ fn collect_names<'a>(c: &mut Checker<'a>, items: &[(FileId, &'a Item)]) {
 fn build_records<'a>(c: &mut Checker<'a>, items: &[(FileId, &'a Item)]) -> Vec<RecordType> {
     // First make every record name known, so fields may name each other.
     for (_, item) in items {
-        if let ItemKind::Type(decl) = &item.kind {
-            if let Some(Global::Type(def)) = c.globals.get(&decl.name.name) {
-                let def = *def;
-                c.records
-                    .entry(decl.name.name.clone())
-                    .or_insert(RecordEntry {
-                        def,
-                        fields: Vec::new(),
-                    });
-            }
+        if let ItemKind::Type(decl) = &item.kind
+            && let Some(Global::Type(def)) = c.globals.get(&decl.name.name)
+        {
+            let def = *def;
+            c.records
+                .entry(decl.name.name.clone())
+                .or_insert(RecordEntry {
+                    def,
+                    fields: Vec::new(),
+                });
         }
     }
     let mut out = Vec::new();
@@ -443,10 +443,10 @@ fn check_param<'a>(c: &mut Checker<'a>, decl: &ParamDecl) -> (Ty, Option<Literal
         Some(expr) => match literal_value(expr) {
             Some((value, ty)) => {
                 c.record_type(expr.span, &ty);
-                if let Some(declared) = &declared {
-                    if !c.expect(&ty, declared, expr.span) {
-                        return (declared.clone(), None);
-                    }
+                if let Some(declared) = &declared
+                    && !c.expect(&ty, declared, expr.span)
+                {
+                    return (declared.clone(), None);
                 }
                 Some((value, ty))
             }
@@ -871,10 +871,10 @@ fn submit_value<'a>(c: &mut Checker<'a>, expr: &Expr, expressions_allowed: bool)
     if let Some((value, _)) = literal_value(expr) {
         return SubmitValue::Literal(value);
     }
-    if let ExprKind::Name(name) = &expr.kind {
-        if let Some(Global::Param { .. }) = c.globals.get(&name.name) {
-            return SubmitValue::Param(name.name.clone());
-        }
+    if let ExprKind::Name(name) = &expr.kind
+        && let Some(Global::Param { .. }) = c.globals.get(&name.name)
+    {
+        return SubmitValue::Param(name.name.clone());
     }
     if expressions_allowed && only_literals_and_params(c, expr) {
         return SubmitValue::Expr(expr.span);

@@ -172,8 +172,7 @@ pub(crate) fn run(modules: &HashMap<FileId, Module>, program: &Program) -> Vec<D
     non_assoc_reduce::check(&ctx, &mut found);
 
     let mut out = Vec::new();
-    let mut allowed_by_file: HashMap<FileId, (Vec<String>, Vec<(Span, Span, Vec<String>)>)> =
-        HashMap::new();
+    let mut allowed_by_file: HashMap<FileId, Allowed> = HashMap::new();
     for (file, module) in modules {
         let first_item = module
             .items
@@ -214,26 +213,37 @@ pub(crate) fn run(modules: &HashMap<FileId, Module>, program: &Program) -> Vec<D
                 .iter()
                 .find(|i| i.span.start > directive.span.end)
             {
-                per_item.push((item.span, directive.span, names));
+                per_item.push((item.span, names));
             }
         }
-        allowed_by_file.insert(*file, (whole_file, per_item));
+        allowed_by_file.insert(
+            *file,
+            Allowed {
+                whole_file,
+                per_item,
+            },
+        );
     }
     for d in found {
         let lint = d.lint.clone().unwrap_or_default();
-        let allowed = allowed_by_file
-            .get(&d.primary.file)
-            .is_some_and(|(whole, items)| {
-                whole.contains(&lint)
-                    || items.iter().any(|(item, _, names)| {
-                        item.start <= d.primary.span.start
-                            && d.primary.span.end <= item.end
-                            && names.contains(&lint)
-                    })
-            });
+        let allowed = allowed_by_file.get(&d.primary.file).is_some_and(|allowed| {
+            allowed.whole_file.contains(&lint)
+                || allowed.per_item.iter().any(|(item, names)| {
+                    item.start <= d.primary.span.start
+                        && d.primary.span.end <= item.end
+                        && names.contains(&lint)
+                })
+        });
         if !allowed {
             out.push(d);
         }
     }
     out
+}
+
+/// The lints that `allow` directives switch off in one file: those before the
+/// first item apply to the whole file, the others to the item that follows.
+struct Allowed {
+    whole_file: Vec<String>,
+    per_item: Vec<(Span, Vec<String>)>,
 }

@@ -334,7 +334,7 @@ mod tests {
         );
         assert!(decode_value(&[TAG_LIST, 0xff, 0xff, 0xff, 0xff, 0x0f]).is_err());
         assert!(decode_value(&[TAG_TRUE, TAG_TRUE]).is_err());
-        let deep = vec![TAG_LIST, 1].repeat(MAX_DEPTH + 1);
+        let deep = [TAG_LIST, 1].repeat(MAX_DEPTH + 1);
         assert!(decode_value(&deep).is_err());
     }
 

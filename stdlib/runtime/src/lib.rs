@@ -19,6 +19,7 @@
 //! - [`partial`]: the partial result of every stream aggregation.
 //! - [`text`], [`regex`]: the text functions of the standard library.
 //! - [`decode`]: lines, CSV and JSON-lines input decoding.
+//! - [`types`]: [`ValueType`], the run-time shape of values.
 
 #![no_std]
 
@@ -26,7 +27,7 @@ extern crate alloc;
 #[cfg(not(target_arch = "wasm32"))]
 extern crate std;
 
-//pub mod decode;
+pub mod decode;
 pub mod encode;
 pub mod error;
 pub mod exact_sum;
@@ -34,6 +35,7 @@ pub mod partial;
 //pub mod regex;
 pub mod table;
 pub mod text;
+pub mod types;
 pub mod value;
 
 #[cfg(target_arch = "wasm32")]
@@ -45,4 +47,5 @@ mod wasm_abi;
 pub use encode::{Reader, decode_value, encode_value};
 pub use error::RuntimeError;
 pub use exact_sum::ExactSum;
+pub use types::ValueType;
 pub use value::Value;

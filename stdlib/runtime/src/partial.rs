@@ -121,10 +121,10 @@ impl Ranked {
         self.tidy = false;
         // With a limit, sort and cut whenever the list doubles, so memory
         // stays within twice the limit and the cost per element is small.
-        if let Some(limit) = self.limit {
-            if self.items.len() as u64 >= limit.saturating_mul(2).max(64) {
-                self.tidy();
-            }
+        if let Some(limit) = self.limit
+            && self.items.len() as u64 >= limit.saturating_mul(2).max(64)
+        {
+            self.tidy();
         }
     }
 }
@@ -436,17 +436,17 @@ impl Partial {
             }
             (Partial::SumFloat(a), Partial::SumFloat(b)) => a.merge(&b),
             (Partial::Min(a), Partial::Min(b)) => {
-                if let Some(b) = b {
-                    if a.as_ref().is_none_or(|a| b < *a) {
-                        *a = Some(b);
-                    }
+                if let Some(b) = b
+                    && a.as_ref().is_none_or(|a| b < *a)
+                {
+                    *a = Some(b);
                 }
             }
             (Partial::Max(a), Partial::Max(b)) => {
-                if let Some(b) = b {
-                    if a.as_ref().is_none_or(|a| b > *a) {
-                        *a = Some(b);
-                    }
+                if let Some(b) = b
+                    && a.as_ref().is_none_or(|a| b > *a)
+                {
+                    *a = Some(b);
                 }
             }
             (
@@ -634,7 +634,7 @@ impl Partial {
             }
             Partial::ReduceBy(table) => {
                 out.push(11);
-                encode_table(&mut out, table, |out, value| encode_value_into(out, value));
+                encode_table(&mut out, table, encode_value_into);
             }
             Partial::Distinct(table) => {
                 out.push(12);
