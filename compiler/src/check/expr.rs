@@ -1190,7 +1190,18 @@ impl<'a> Checker<'a> {
                     if binding.len() == 1 {
                         binding.first().copied()
                     } else {
-                        None
+                        // Versions that differ only in taking a list or a
+                        // stream: the first argument decides, so the error
+                        // can be the precise one (a named argument, a
+                        // lambda's arity) rather than "no version fits".
+                        let by_first: Vec<usize> = (0..cands.len())
+                            .filter(|i| self.first_argument_fits(&cands[*i].sig, &arg_tys))
+                            .collect();
+                        if by_first.len() == 1 {
+                            by_first.first().copied()
+                        } else {
+                            None
+                        }
                     }
                 }
             }
@@ -1357,6 +1368,23 @@ impl<'a> Checker<'a> {
 
     /// Whether a candidate accepts the arguments, tried without keeping any
     /// binding.
+    /// Whether the first argument, given positionally, has the type of the
+    /// signature's first parameter.
+    fn first_argument_fits(&mut self, sig: &Signature, arg_tys: &[Option<Ty>]) -> bool {
+        let (Some((_, param)), Some(Some(found))) = (sig.params.first(), arg_tys.first()) else {
+            return false;
+        };
+        let saved = self.infer.snapshot();
+        let vars: Vec<Ty> = sig
+            .generics
+            .iter()
+            .map(|(_, b)| self.infer.fresh(*b))
+            .collect();
+        let ok = self.infer.unify(&param.substitute(&vars), found).is_ok();
+        self.infer = saved;
+        ok
+    }
+
     fn candidate_fits(
         &mut self,
         sig: &Signature,

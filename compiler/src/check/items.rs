@@ -516,7 +516,11 @@ fn build_signatures<'a>(
             continue;
         }
         c.file = *file;
+        c.rejected_generics.clear();
         if let ItemKind::Fn(f) = &item.kind {
+            // The generic names were reported once (E0107); their uses in the
+            // signature are not unknown types on top of that.
+            c.rejected_generics = f.generics.iter().map(|g| g.name.name.clone()).collect();
             if let Some(first) = f.generics.first() {
                 let span = first.name.span.to(f
                     .generics
@@ -606,6 +610,7 @@ fn build_signatures<'a>(
                 Ty::Error
             }
         };
+        c.rejected_generics.clear();
         let sig = Signature {
             name: name.name.clone(),
             generics: Vec::new(),

@@ -117,6 +117,9 @@ pub(crate) struct Checker<'a> {
     pub(crate) pending_types: Vec<(FileId, Span, Ty)>,
     /// Types of definitions whose hover text is filled in at the end.
     pub(crate) pending_details: Vec<(DefId, Ty)>,
+    /// Generic parameters of the user function whose signature is being
+    /// lowered: already an error (E0107), so they lower to `Ty::Error`.
+    pub(crate) rejected_generics: Vec<String>,
 }
 
 /// The closest candidate to `name`, if one is close enough to be a typo.
@@ -162,6 +165,7 @@ impl<'a> Checker<'a> {
             file: job.root,
             pending_types: Vec::new(),
             pending_details: Vec::new(),
+            rejected_generics: Vec::new(),
         }
     }
 
@@ -316,6 +320,9 @@ impl<'a> Checker<'a> {
                 }
                 if let Some(ty) = scalar {
                     return ty;
+                }
+                if self.rejected_generics.contains(&name.name) {
+                    return Ty::Error;
                 }
                 if let Some(record) = self.records.get(&name.name) {
                     let def = record.def;

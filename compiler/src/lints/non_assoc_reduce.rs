@@ -127,6 +127,13 @@ pub(crate) fn check(ctx: &LintContext<'_>, out: &mut Vec<Diagnostic>) {
             if provable(ctx, file, f) {
                 return;
             }
+            // A lambda with the wrong number of parameters is already an
+            // error (E0306); a lint on top of it would only be noise.
+            if let ExprKind::Lambda { params, .. } = &strip(f).kind
+                && params.len() != 2
+            {
+                return;
+            }
             out.push(
                 Diagnostic::lint(
                     codes::NON_ASSOC_REDUCE,
