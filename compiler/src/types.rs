@@ -211,6 +211,19 @@ pub enum UnifyError {
 #[derive(Clone, Debug, Default)]
 pub struct Infer {
     vars: Vec<VarState>,
+    /// While a [`Snapshot`] is open, the earlier state of every variable
+    /// that changes, so [`Infer::rollback`] undoes a trial in time
+    /// proportional to what the trial did, not to the size of the job.
+    trail: Vec<(u32, VarState)>,
+    open_snapshots: u32,
+}
+
+/// A point to return to with [`Infer::rollback`].
+#[derive(Debug)]
+#[must_use = "a snapshot must be rolled back"]
+pub struct Snapshot {
+    vars: usize,
+    trail: usize,
 }
 
 impl Infer {
@@ -222,9 +235,48 @@ impl Infer {
         Ty::Var(self.vars.len() as u32 - 1)
     }
 
-    /// A copy of the current bindings, to try a unification and undo it.
-    pub fn snapshot(&self) -> Infer {
-        self.clone()
+    /// Marks the current bindings, to try a unification and undo it with
+    /// [`Infer::rollback`].
+    pub fn snapshot(&mut self) -> Snapshot {
+        self.open_snapshots += 1;
+        Snapshot {
+            vars: self.vars.len(),
+            trail: self.trail.len(),
+        }
+    }
+
+    /// Undoes every binding and variable made since `snapshot`.
+    pub fn rollback(&mut self, snapshot: Snapshot) {
+        while self.trail.len() > snapshot.trail {
+            if let Some((var, state)) = self.trail.pop()
+                && let Some(slot) = self.vars.get_mut(var as usize)
+            {
+                *slot = state;
+            }
+        }
+        self.vars.truncate(snapshot.vars);
+        self.open_snapshots = self.open_snapshots.saturating_sub(1);
+    }
+
+    /// Keeps what was done since `snapshot`.
+    pub fn commit(&mut self, snapshot: Snapshot) {
+        self.open_snapshots = self.open_snapshots.saturating_sub(1);
+        if self.open_snapshots == 0 {
+            self.trail.clear();
+        } else {
+            // An enclosing trial may still roll back past this point, so the
+            // entries stay; nothing to do.
+            let _ = snapshot;
+        }
+    }
+
+    /// Records the state of `var` before it changes, if a trial is open.
+    fn remember(&mut self, var: u32) {
+        if self.open_snapshots > 0
+            && let Some(state) = self.vars.get(var as usize)
+        {
+            self.trail.push((var, state.clone()));
+        }
     }
 
     /// Follows variable bindings at the top of `ty` only.
@@ -282,6 +334,7 @@ impl Infer {
                 return Ok(());
             }
             let mine = self.vars.get(var as usize).and_then(|s| s.bound);
+            self.remember(other);
             if let Some(state) = self.vars.get_mut(other as usize) {
                 state.bound = match (state.bound, mine) {
                     (Some(a), Some(b)) => Some(a.meet(b)),
@@ -298,6 +351,7 @@ impl Infer {
                 return Err(UnifyError::Bound(bound, self.resolve(&ty)));
             }
         }
+        self.remember(var);
         if let Some(state) = self.vars.get_mut(var as usize) {
             state.binding = Some(ty);
         }
@@ -342,7 +396,9 @@ impl Infer {
         let saved = self.snapshot();
         let result = self.unify(a, b);
         if result.is_err() {
-            *self = saved;
+            self.rollback(saved);
+        } else {
+            self.commit(saved);
         }
         result
     }

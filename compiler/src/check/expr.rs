@@ -1381,7 +1381,7 @@ impl<'a> Checker<'a> {
             .map(|(_, b)| self.infer.fresh(*b))
             .collect();
         let ok = self.infer.unify(&param.substitute(&vars), found).is_ok();
-        self.infer = saved;
+        self.infer.rollback(saved);
         ok
     }
 
@@ -1427,7 +1427,7 @@ impl<'a> Checker<'a> {
                 }
             }
         }
-        self.infer = saved;
+        self.infer.rollback(saved);
         ok
     }
 }
