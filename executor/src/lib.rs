@@ -13,6 +13,8 @@
 //! - [`sim`]: a deterministic discrete-event simulator that drives many
 //!   `PeerJob`s with a virtual clock, peers of different speeds, latency and
 //!   a seeded fault schedule.
+//! - [`local`]: the local transport, an actor that drives a phase's
+//!   `PeerJob` over worker threads on this machine (`flowc run`).
 //! - [`host`]: the WebAssembly host (wasmtime): validates, compiles and
 //!   caches stage and `extern fn` tool modules by content hash, and runs them
 //!   sandboxed (no imports, bounded memory, a deadline per call) through the
@@ -66,6 +68,7 @@
 
 pub mod coverage;
 pub mod host;
+pub mod local;
 pub mod peer_job;
 pub mod policy;
 pub mod rng;
