@@ -15,6 +15,8 @@
 //!   a seeded fault schedule.
 //! - [`local`]: the local transport, an actor that drives a phase's
 //!   `PeerJob` over worker threads on this machine (`flowc run`).
+//! - [`stage_worker`]: compiled stages as the local transport's workers,
+//!   reading chunk bytes from a [`stage_worker::ChunkSource`].
 //! - [`host`]: the WebAssembly host (wasmtime): validates, compiles and
 //!   caches stage and `extern fn` tool modules by content hash, and runs them
 //!   sandboxed (no imports, bounded memory, a deadline per call) through the
@@ -73,6 +75,7 @@ pub mod peer_job;
 pub mod policy;
 pub mod rng;
 pub mod sim;
+pub mod stage_worker;
 pub mod work;
 
 pub use coverage::{ChunkId, ChunkRange, Coverage};
