@@ -14,6 +14,7 @@
 //! go out as data.
 
 mod check;
+pub mod codegen;
 pub mod codes;
 pub mod index;
 pub mod lints;

@@ -4,7 +4,7 @@
 //! calls but the bytes it hands back, so the cheapest allocator is a bump
 //! pointer over the linear memory above `__heap_base`, grown with
 //! `memory.grow`, and reset wholesale between chunks by the host through
-//! `rt_reset`. `dealloc` gives memory back only when the block is the most
+//! `flow_reset`. `dealloc` gives memory back only when the block is the most
 //! recent one (which makes a growing `Vec` cheap); everything else is freed
 //! by the reset.
 //!
