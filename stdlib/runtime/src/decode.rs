@@ -98,6 +98,10 @@ pub struct Line<'a> {
     pub text: &'a str,
 }
 
+/// How the message of every [`RuntimeError::Input`] about an absent field
+/// starts; [`RuntimeError::kind`] reports those as `missing-field`.
+pub const MISSING_FIELD: &str = "missing field";
+
 fn input_error(
     line: u64,
     byte_offset: usize,
@@ -285,7 +289,7 @@ pub fn csv_header(first_chunk: &[u8]) -> Result<Vec<String>> {
     rows.into_iter()
         .next()
         .map(|row| row.fields)
-        .ok_or_else(|| input_error(1, 0, None, "missing CSV header row"))
+        .ok_or_else(|| input_error(1, 0, None, "no CSV header row"))
 }
 
 fn convert_text(
@@ -325,7 +329,7 @@ pub fn decode_csv(chunk: &[u8], fields: &[Field], header: Option<&[String]>) -> 
             header_row = rows
                 .next()
                 .map(|r| r.fields)
-                .ok_or_else(|| input_error(1, 0, None, "missing CSV header row"))?;
+                .ok_or_else(|| input_error(1, 0, None, "no CSV header row"))?;
             &header_row
         }
     };
@@ -334,7 +338,14 @@ pub fn decode_csv(chunk: &[u8], fields: &[Field], header: Option<&[String]>) -> 
         let column = header
             .iter()
             .position(|name| *name == field.name)
-            .ok_or_else(|| input_error(1, 0, Some(&field.name), "no CSV column has this name"))?;
+            .ok_or_else(|| {
+                input_error(
+                    1,
+                    0,
+                    Some(&field.name),
+                    "missing field: no CSV column has this name",
+                )
+            })?;
         columns.push(column);
     }
     let mut records = Vec::new();
@@ -676,7 +687,7 @@ pub fn decode_jsonl(chunk: &[u8], fields: &[Field]) -> Result<Vec<Value>> {
                     line.number,
                     line.byte_offset,
                     Some(&field.name),
-                    "missing field",
+                    MISSING_FIELD,
                 ));
             };
             let value = convert_json(json, &field.ty).map_err(|message| {

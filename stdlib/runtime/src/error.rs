@@ -24,6 +24,19 @@ pub enum RuntimeError {
         /// The operation, such as `sum`.
         operation: &'static str,
     },
+    /// An `int` division or remainder by zero.
+    DivisionByZero {
+        /// The operator: `/` or `%`.
+        operation: &'static str,
+    },
+    /// A float given to `int`, `floor`, `ceil` or `round` has no `int`
+    /// value: NaN, an infinity, or beyond 64 bits.
+    FloatToInt {
+        /// The function, such as `round`.
+        operation: &'static str,
+        /// The float as `str(x)` spells it.
+        value: String,
+    },
     /// An aggregation that needs at least one element got none.
     Empty {
         /// The aggregation, such as `min`.
@@ -62,6 +75,25 @@ pub enum RuntimeError {
 }
 
 impl RuntimeError {
+    /// The stable name of the error's kind, the `kind` of the error record
+    /// of docs/abi.md: `overflow`, `division-by-zero`, `parse`, `empty`,
+    /// `bad-record`, `missing-field` or `internal`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            RuntimeError::IntOverflow { .. } | RuntimeError::FloatToInt { .. } => "overflow",
+            RuntimeError::DivisionByZero { .. } => "division-by-zero",
+            RuntimeError::Empty { .. } => "empty",
+            RuntimeError::BadNumber { .. } | RuntimeError::Regex { .. } => "parse",
+            RuntimeError::Input { message, .. }
+                if message.starts_with(crate::decode::MISSING_FIELD) =>
+            {
+                "missing-field"
+            }
+            RuntimeError::Input { .. } => "bad-record",
+            RuntimeError::Malformed { .. } | RuntimeError::Mismatch { .. } => "internal",
+        }
+    }
+
     /// A [`RuntimeError::Malformed`] at `offset`.
     pub fn malformed(what: impl Into<String>, offset: usize) -> Self {
         RuntimeError::Malformed {
@@ -79,6 +111,12 @@ impl fmt::Display for RuntimeError {
             }
             RuntimeError::IntOverflow { operation } => {
                 write!(f, "integer overflow in {operation}")
+            }
+            RuntimeError::DivisionByZero { operation } => {
+                write!(f, "division by zero in {operation}")
+            }
+            RuntimeError::FloatToInt { operation, value } => {
+                write!(f, "{operation}({value}) does not fit in an int")
             }
             RuntimeError::Empty { aggregation } => {
                 write!(f, "{aggregation} of an empty stream")

@@ -15,6 +15,7 @@
 //! - [`encode`]: the canonical byte encoding of values and the [`Reader`] used
 //!   to decode untrusted bytes.
 //! - [`exact_sum`]: correctly rounded float sums and means.
+//! - [`numbers`]: checked `int` arithmetic and the numeric functions.
 //! - [`table`]: the deterministic hash table, `hash` and `rand`.
 //! - [`partial`]: the partial result of every stream aggregation.
 //! - [`text`], [`regex`]: the text functions of the standard library.
@@ -31,8 +32,10 @@ pub mod decode;
 pub mod encode;
 pub mod error;
 pub mod exact_sum;
+pub mod numbers;
 pub mod partial;
-//pub mod regex;
+#[cfg(feature = "regex")]
+pub mod regex;
 pub mod table;
 pub mod text;
 pub mod types;
