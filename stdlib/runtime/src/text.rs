@@ -5,6 +5,10 @@
 //! `"SS"`), as `core`/`alloc` implement it, independent of any locale.
 //!
 //! Decisions where the language is silent:
+//! - `words(s)` splits on every scalar value that is not alphanumeric
+//!   (Unicode `Alphabetic` or `Numeric`), so `_`, `'` and combining marks
+//!   separate words too: `words("don't snake_case")` is
+//!   `["don", "t", "snake", "case"]`. Text in NFC keeps accented letters whole.
 //! - `trim` removes Unicode `White_Space` at both ends.
 //! - `split(s, "")` gives each scalar value of `s` as its own string
 //!   (`split("", "")` is `[]`); otherwise `split` gives the pieces between
@@ -24,8 +28,9 @@
 //!   anything else is an error. Out-of-range values round to infinity or
 //!   zero as IEEE parsing does.
 //! - `str(x)` of a float is its shortest round-trip digits: plain decimal
-//!   with at least one fractional digit (`2.0`, `0.1`, `-0.0`) when the
-//!   decimal exponent is in `-5..16`, else scientific (`1e16`, `1.5e-7`); the
+//!   with at least one fractional digit (`2.0`, `0.1`, `-0.0`, `0.0001`) when
+//!   `x` is zero or `1e-4 <= |x| < 1e16`, else scientific (`1e16`, `1e-5`,
+//!   `1.5e-7`, `1.2345678901234568e17`); the
 //!   non-finite values are `NaN`, `inf` and `-inf`. These are exactly the
 //!   spellings of `--format json` (§10). `str` of an int is decimal, of a
 //!   bool `true`/`false`, of a string the string itself.
@@ -219,6 +224,35 @@ mod tests {
     }
 
     #[test]
+    fn words_split_on_punctuation_marks_and_underscores() {
+        assert_eq!(words("don't snake_case"), vec!["don", "t", "snake", "case"]);
+        // A decomposed accent (a combining mark) is not alphanumeric; the
+        // composed letter is.
+        assert_eq!(words("cafe\u{301}!"), vec!["cafe"]);
+        assert_eq!(words("caf\u{e9}!"), vec!["caf\u{e9}"]);
+        assert_eq!(words("½ Ⅻ ²"), vec!["½", "Ⅻ", "²"]);
+        assert_eq!(words(""), Vec::<&str>::new());
+        assert_eq!(words("a\u{0}b\tc\r\nd"), vec!["a", "b", "c", "d"]);
+    }
+
+    #[test]
+    fn edge_cases_of_empty_text() {
+        assert_eq!(lower(""), "");
+        assert_eq!(upper(""), "");
+        assert_eq!(trim("   "), "");
+        assert!(contains("", ""));
+        assert!(!contains("", "a"));
+        assert!(starts_with("", "") && ends_with("abc", ""));
+        assert_eq!(replace("", "a", "b"), "");
+        assert_eq!(replace("aaa", "a", ""), "");
+        assert_eq!(substr("", 0, 5), "");
+        assert_eq!(substr("abc", 0, 0), "");
+        assert_eq!(join(&[""], ","), "");
+        assert_eq!(join(&["", ""], ","), ",");
+        assert_eq!(split(",", ","), vec!["", ""]);
+    }
+
+    #[test]
     fn splitting_and_joining() {
         assert_eq!(split("a,b,,c", ","), vec!["a", "b", "", "c"]);
         assert_eq!(split("a,", ","), vec!["a", ""]);
@@ -280,6 +314,12 @@ mod tests {
             (0.1, "0.1"),
             (-0.0, "-0.0"),
             (1e16, "1e16"),
+            (1e15, "1000000000000000.0"),
+            (1e-4, "0.0001"),
+            (1e-5, "1e-5"),
+            (123456789012345680.0, "1.2345678901234568e17"),
+            (5e-324, "5e-324"),
+            (f64::MAX, "1.7976931348623157e308"),
             (1.5e-7, "1.5e-7"),
             (123456.789, "123456.789"),
             (f64::INFINITY, "inf"),
@@ -291,6 +331,18 @@ mod tests {
         }
         assert_eq!(scalar_to_str(&Value::Int(-5)), Ok(String::from("-5")));
         assert_eq!(scalar_to_str(&Value::Bool(true)), Ok(String::from("true")));
+        assert_eq!(
+            scalar_to_str(&Value::Bool(false)),
+            Ok(String::from("false"))
+        );
+        assert_eq!(
+            scalar_to_str(&Value::Int(i64::MIN)),
+            Ok(String::from("-9223372036854775808"))
+        );
+        assert_eq!(scalar_to_str(&Value::Float(0.5)), Ok(String::from("0.5")));
+        assert_eq!(scalar_to_str(&Value::str("")), Ok(String::new()));
+        assert!(scalar_to_str(&Value::Tuple(vec![Value::Int(1)])).is_err());
+        assert!(scalar_to_str(&Value::Record(vec![])).is_err());
         assert_eq!(scalar_to_str(&Value::str("x")), Ok(String::from("x")));
         assert!(scalar_to_str(&Value::List(vec![])).is_err());
     }
