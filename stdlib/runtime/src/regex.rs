@@ -236,6 +236,21 @@ mod tests {
     }
 
     #[test]
+    fn documented_syntax_is_supported() {
+        assert!(is_match("x9", r"^[\w&&[^\d]]\d$"));
+        assert!(!is_match("c", r"^[a-z--c]$"));
+        assert!(is_match("ab", "(?x) a  b  # spaced out"));
+        assert!(is_match("A b", "(?i)a(?-i) b"));
+        assert!(!is_match("A B", "(?i)a(?-i) b"));
+        assert!(is_match("a\r\nb", "(?mR)^a$"));
+        assert!(is_match("😀", r"^\u{1F600}$"));
+        assert!(is_match("\x7F", r"^\x7F$"));
+        assert!(is_match("aaa", "^a{2,3}?$"));
+        assert!(is_match("2024-01-31", r"^(?P<year>\d{4})-\d{2}-\d{2}$"));
+        assert!(is_match("a.b", r"^a\.b$") && !is_match("axb", r"^a\.b$"));
+    }
+
+    #[test]
     fn unicode_aware() {
         assert!(is_match("é", r"^\w$"));
         assert!(is_match("٣", r"^\d$"));

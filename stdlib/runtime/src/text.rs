@@ -296,6 +296,8 @@ mod tests {
         assert_eq!(to_float("2.5"), Ok(2.5));
         assert_eq!(to_float(" -1e-9"), Ok(-1e-9));
         assert_eq!(to_float(".5"), Ok(0.5));
+        assert_eq!(to_float("5."), Ok(5.0));
+        assert_eq!(to_float("1e-400"), Ok(0.0));
         assert_eq!(to_float("-inf"), Ok(f64::NEG_INFINITY));
         assert_eq!(to_float("Infinity"), Ok(f64::INFINITY));
         assert!(to_float("NaN").unwrap().is_nan());
