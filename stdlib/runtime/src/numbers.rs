@@ -347,7 +347,37 @@ mod tests {
         );
     }
 
+    /// How many representable floats lie between `a` and `b`.
+    fn ulps_apart(a: f64, b: f64) -> u64 {
+        // Maps the floats onto a line of integers that is monotonic in
+        // value, so the distance counts representable values.
+        let line = |x: f64| {
+            let bits = x.to_bits() as i64;
+            if bits < 0 { i64::MIN - bits } else { bits }
+        };
+        line(a).abs_diff(line(b))
+    }
+
     proptest! {
+        #[test]
+        fn sqrt_is_correctly_rounded(x in any::<f64>()) {
+            // IEEE requires a correctly rounded square root, so the
+            // platform's must agree bit for bit.
+            let ours = sqrt(x);
+            prop_assert!(ours.to_bits() == x.sqrt().to_bits() || (ours.is_nan() && x.sqrt().is_nan()));
+        }
+
+        #[test]
+        fn transcendentals_are_within_one_ulp_of_the_platform(
+            x in -700.0f64..700.0,
+            base in 0.001f64..1000.0,
+            exponent in -50.0f64..50.0,
+        ) {
+            prop_assert!(ulps_apart(exp(x), x.exp()) <= 1);
+            prop_assert!(ulps_apart(ln(base), base.ln()) <= 1);
+            prop_assert!(ulps_apart(pow(base, exponent), base.powf(exponent)) <= 1);
+        }
+
         #[test]
         fn division_identity_holds(a in any::<i64>(), b in any::<i64>()) {
             match (int_div(a, b), int_rem(a, b)) {
