@@ -9,6 +9,7 @@
 //!
 //! Every module this crate emits passes [`validate`].
 
+pub mod emit;
 mod module;
 pub mod stage;
 

@@ -107,11 +107,11 @@ unsafe impl GlobalAlloc for Arena {
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         // The most recent block grows or shrinks in place.
         if ptr as usize + layout.size() == self.next.get() {
-            if let Some(new_next) = (ptr as usize).checked_add(new_size) {
-                if self.reserve(new_next) {
-                    self.next.set(new_next);
-                    return ptr;
-                }
+            if let Some(new_next) = (ptr as usize).checked_add(new_size)
+                && self.reserve(new_next)
+            {
+                self.next.set(new_next);
+                return ptr;
             }
             return core::ptr::null_mut();
         }
