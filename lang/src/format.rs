@@ -336,7 +336,7 @@ impl<'a> Formatter<'a> {
                 }
                 if let Some(body) = &decl.body {
                     parts.push(text(" ="));
-                    parts.push(self.space_then(body));
+                    parts.push(self.value_after_eq(body));
                 }
                 concat(parts)
             }
@@ -359,13 +359,13 @@ impl<'a> Formatter<'a> {
                     parts.push(self.type_expr(ty));
                 }
                 parts.push(text(" ="));
-                parts.push(self.space_then(&decl.value));
+                parts.push(self.value_after_eq(&decl.value));
                 concat(parts)
             }
             ItemKind::Output(decl) => {
                 let mut parts = vec![
                     text(format!("output {} =", decl.name.name)),
-                    self.space_then(&decl.value),
+                    self.value_after_eq(&decl.value),
                 ];
                 if let Some(to) = &decl.to {
                     parts.push(text(" to "));
@@ -498,7 +498,18 @@ impl<'a> Formatter<'a> {
 
     /// `{ field: T, … }` of a record type.
     fn record_type(&mut self, fields: &[Field], close: usize) -> Doc {
-        self.sequence(
+        // A record type the author wrote one field per line stays that way:
+        // such declarations read as a table of fields.
+        let broken_by_author = fields.first().is_some_and(|first| {
+            let start = first.name.span.start as usize;
+            let open = self
+                .source
+                .get(..start)
+                .and_then(|before| before.rfind('{'));
+            open.and_then(|open| self.source.get(open..start))
+                .is_some_and(|between| between.contains('\n'))
+        });
+        let layout = self.sequence(
             "{",
             fields,
             |field| field.name.span.start as usize,
@@ -511,7 +522,13 @@ impl<'a> Formatter<'a> {
             "}",
             close,
             true,
-        )
+        );
+        match layout {
+            Doc::Group { doc, .. } if broken_by_author => {
+                group(concat(vec![Doc::BreakParent, *doc]))
+            }
+            layout => layout,
+        }
     }
 
     /// A comma-separated list between brackets: on one line when it fits,
@@ -620,6 +637,17 @@ impl<'a> Formatter<'a> {
 
     /// ` expr` after `=`, `when` or `=>`. Comments between the two move the
     /// expression to the next line, indented, so that each keeps its line.
+    /// The value of a `fn`, `let` or `output` after its `=`. An `if` that
+    /// does not fit on the line moves below the `=`, indented, so its
+    /// `then` and `else` branches line up instead of trailing the header.
+    fn value_after_eq(&mut self, expr: &Expr) -> Doc {
+        let start = expr.span.start as usize;
+        if matches!(expr.kind, ExprKind::If { .. }) && self.peek_comment_before(start).is_none() {
+            return group(indent(concat(vec![Doc::Line, self.expr(expr)])));
+        }
+        self.space_then(expr)
+    }
+
     fn space_then(&mut self, expr: &Expr) -> Doc {
         let start = expr.span.start as usize;
         if self.peek_comment_before(start).is_none() {
@@ -918,9 +946,21 @@ impl<'a> Formatter<'a> {
         links.reverse();
         let head_doc = self.operand(head, precedence, false);
         let mut rest = Vec::new();
+        let mut previous_end = head.span.end as usize;
         for (link_op, op_span, rhs) in links {
             let op_start = op_span.start as usize;
+            // A pipeline the author wrote one stage per line stays that way:
+            // reading a pipeline top to bottom is its point.
+            let broken_by_author = link_op == BinaryOp::Pipe
+                && self
+                    .source
+                    .get(previous_end..op_start)
+                    .is_some_and(|between| between.contains('\n'));
+            previous_end = rhs.span.end as usize;
             rest.push(self.trailing_comment(op_start));
+            if broken_by_author {
+                rest.push(Doc::BreakParent);
+            }
             rest.push(Doc::Line);
             rest.extend(self.leading_comments(op_start));
             let after_op = self.trailing_comment(rhs.span.start as usize);

@@ -104,7 +104,9 @@ policy {
     /// Lower-cased words of one line.
     fn tokens(line: str) -> [str] = line |> lower |> words
 
-    let counts = corpus |> flat_map(tokens) |> count_by(w => w)
+    let counts = corpus
+      |> flat_map(tokens)
+      |> count_by(w => w)
 
     output top_words = counts |> top(top_n, by: p => p.1)
 
@@ -261,10 +263,8 @@ fn if_and_blocks() {
 fn long_if_and_block_break() {
     let input = "fn classify(reading: float) -> str = if reading > threshold_for_alerts then \"alert\" else \"normal reading\"\nfn f(x: int) -> int = { let doubled_value = x * 2; let tripled_value = x * 3; doubled_value + tripled_value }";
     insta::assert_snapshot!(check(input), @r#"
-    fn classify(reading: float) -> str = if reading > threshold_for_alerts then
-      "alert"
-    else
-      "normal reading"
+    fn classify(reading: float) -> str =
+      if reading > threshold_for_alerts then "alert" else "normal reading"
     fn f(x: int) -> int = {
       let doubled_value = x * 2;
       let tripled_value = x * 3;
@@ -274,9 +274,31 @@ fn long_if_and_block_break() {
 }
 
 #[test]
-fn short_pipeline_joins_one_line() {
-    let input = "let counts = corpus\n  |> flat_map(tokens)\n  |> count_by(w => w)";
+fn short_pipeline_stays_on_one_line() {
+    let input = "let counts = corpus |>   flat_map(tokens) |> count_by(w => w)";
     insta::assert_snapshot!(check(input), @r#"let counts = corpus |> flat_map(tokens) |> count_by(w => w)"#);
+}
+
+#[test]
+fn pipeline_keeps_the_authors_line_breaks() {
+    let input = "let counts = corpus\n  |> flat_map(tokens)\n  |> count_by(w => w)";
+    insta::assert_snapshot!(check(input), @r#"
+    let counts = corpus
+      |> flat_map(tokens)
+      |> count_by(w => w)
+    "#);
+}
+
+#[test]
+fn record_type_keeps_one_field_per_line_when_written_so() {
+    let input = "type Row = {\n  city: str,\n  temp: float\n}\ntype Pair = { a: int, b: int }";
+    insta::assert_snapshot!(check(input), @r#"
+    type Row = {
+      city: str,
+      temp: float,
+    }
+    type Pair = { a: int, b: int }
+    "#);
 }
 
 #[test]
@@ -425,10 +447,11 @@ fn comments_in_record_type_and_if() {
       // in celsius
       temp: float,
     }
-    let a = if c then // cond
-      1 // one
-    else
-      2
+    let a =
+      if c then // cond
+        1 // one
+      else
+        2
     "#);
 }
 
