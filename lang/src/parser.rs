@@ -147,6 +147,7 @@ fn parse_piece(
     };
     if let Some(at) = lexer::too_deep_at(text, tokens, piece.start, piece.end, MAX_NESTING) {
         diagnostics.push(errors::too_deep(file, text, tokens, at));
+        items.extend(placeholder(text, tokens, piece));
         return;
     }
     let parsed = FlowGrammar::parse(Rule::item_only, piece_text);
@@ -164,8 +165,54 @@ fn parse_piece(
         }
         Err(error) => {
             diagnostics.push(errors::syntax_error(file, text, tokens, piece, &error));
+            items.extend(placeholder(text, tokens, piece));
         }
     }
+}
+
+/// For a `let` or `output` that did not parse, an item that still declares
+/// its name, with an erroneous value, so that its uses are not reported as
+/// unknown names on top of the syntax error (one mistake, one diagnostic).
+fn placeholder(text: &str, tokens: &[lexer::Token], piece: Piece) -> Option<ast::Item> {
+    let mut code = tokens.iter().filter(|t| {
+        t.start >= piece.start
+            && t.end <= piece.end
+            && !matches!(t.kind, lexer::TokenKind::Comment(_))
+    });
+    let keyword = code.next()?;
+    let name = code.next()?;
+    if keyword.kind != lexer::TokenKind::Keyword || name.kind != lexer::TokenKind::Ident {
+        return None;
+    }
+    let ident = crate::span::Ident::new(name.text(text), Span::new(name.start, name.end));
+    let end = tokens
+        .iter()
+        .filter(|t| t.end <= piece.end && !matches!(t.kind, lexer::TokenKind::Comment(_)))
+        .map(|t| t.end)
+        .next_back()
+        .unwrap_or(name.end);
+    let value = ast::Expr {
+        kind: ast::ExprKind::Error,
+        span: Span::new(name.end, end),
+    };
+    let kind = match keyword.text(text) {
+        "let" => ast::ItemKind::Let(ast::LetDecl {
+            name: ident,
+            ty: None,
+            value,
+        }),
+        "output" => ast::ItemKind::Output(ast::OutputDecl {
+            name: ident,
+            value,
+            to: None,
+        }),
+        _ => return None,
+    };
+    Some(ast::Item {
+        docs: None,
+        kind,
+        span: Span::new(keyword.start, end),
+    })
 }
 
 /// Every comment of the file, in source order.

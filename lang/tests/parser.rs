@@ -851,8 +851,10 @@ let good = n * 2
 output o = good to
 output p = a
 "#), @r#"param n: int = 10
+let a = <error>
 input rows: Row = (call csv "x.csv")
 let good = (* n 2)
+output o = <error>
 output p = a
 E0001 30..31 "+": expected an expression, found keyword `input` [expected an expression after this]
 E0001 76..78 "->": expected one of `,`, `)`, found `->` [expected one of `,`, `)`]
@@ -864,7 +866,8 @@ fn recovery_unclosed_block() {
     insta::assert_snapshot!(render(r#"let a = { let x = 1;
 output b = 2
 let c = 3
-"#), @r#"output b = 2
+"#), @r#"let a = <error>
+output b = 2
 let c = 3
 E0001 19..20 ";": expected `let` or an expression, found keyword `output` [expected `let` or an expression after this]"#);
 }

@@ -224,7 +224,30 @@ pub(crate) fn run(modules: &HashMap<FileId, Module>, program: &Program) -> Vec<D
             },
         );
     }
+    // Items the parser could not read are placeholders that only keep their
+    // name declared; a lint about them would be noise on top of the syntax
+    // error.
+    let broken: Vec<(FileId, Span)> = modules
+        .iter()
+        .flat_map(|(file, module)| {
+            module.items.iter().filter_map(move |item| {
+                let value = match &item.kind {
+                    ItemKind::Let(decl) => &decl.value,
+                    ItemKind::Output(decl) => &decl.value,
+                    _ => return None,
+                };
+                matches!(value.kind, ExprKind::Error).then_some((*file, item.span))
+            })
+        })
+        .collect();
     for d in found {
+        if broken.iter().any(|(file, span)| {
+            *file == d.primary.file
+                && span.start <= d.primary.span.start
+                && d.primary.span.end <= span.end
+        }) {
+            continue;
+        }
         let lint = d.lint.clone().unwrap_or_default();
         let allowed = allowed_by_file.get(&d.primary.file).is_some_and(|allowed| {
             allowed.whole_file.contains(&lint)
