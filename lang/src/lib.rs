@@ -11,6 +11,10 @@
 //! Invariant: nothing in this crate knows about execution, and nothing here
 //! does IO. Files come in as strings; diagnostics go out as data.
 
+// The pest derive without its `std` feature (which adds a stack probe to every
+// rule call; the parser bounds nesting itself) names `alloc` directly.
+extern crate alloc;
+
 pub mod ast;
 pub mod diagnostic;
 pub mod format;
