@@ -616,6 +616,10 @@ impl<'a> Formatter<'a> {
                     }
                     parts.push(self.type_expr(element));
                 }
+                // `(T,)` is a 1-tuple; `(T)` would be `T` in parentheses.
+                if elements.len() == 1 {
+                    parts.push(text(","));
+                }
                 parts.push(text(")"));
             }
             TypeExprKind::Fn { params, ret } => {

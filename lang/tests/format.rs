@@ -804,3 +804,9 @@ fn repository_examples_format_cleanly() {
     }
     assert!(checked > 0, "no example found");
 }
+
+#[test]
+fn one_tuple_type_keeps_its_comma() {
+    let input = "fn f(p: (int,)) -> (int,) = p";
+    insta::assert_snapshot!(check(input), @"fn f(p: (int,)) -> (int,) = p");
+}

@@ -871,3 +871,8 @@ output b = 2
 let c = 3
 E0001 19..20 ";": expected `let` or an expression, found keyword `output` [expected `let` or an expression after this]"#);
 }
+
+#[test]
+fn comment_between_extern_and_fn() {
+    insta::assert_snapshot!(render("extern // the scorer\nfn score(s: str) -> float from \"tools/score.wasm\"\n"), @r#"extern fn score(s: str) -> float from "tools/score.wasm""#);
+}

@@ -233,13 +233,18 @@ pub(crate) fn item_starts(text: &str, tokens: &[Token]) -> Vec<usize> {
         .iter()
         .filter(|t| !matches!(t.kind, TokenKind::Comment(_)))
         .peekable();
+    let mut previous_word = "";
     while let Some(token) = code.next() {
         let word = token.text(text);
+        let after_extern = previous_word == "extern";
+        previous_word = word;
         if token.kind == TokenKind::Keyword && token.first_on_line && ITEM_KEYWORDS.contains(&word)
         {
             let next_is_paren = code.peek().is_some_and(|next| next.text(text) == "(");
             let begins = match word {
-                "fn" => !next_is_paren,
+                // `extern` and `fn` may stand on different lines (a comment
+                // between them, say): the `fn` continues the `extern` item.
+                "fn" => !next_is_paren && !after_extern,
                 "let" => open.last() != Some(&true),
                 _ => true,
             };
