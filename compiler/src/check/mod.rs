@@ -131,7 +131,9 @@ pub(crate) fn suggest<'s>(
     candidates
         .into_iter()
         .filter(|c| *c != name)
-        .map(|c| (strsim::levenshtein(name, c), c))
+        // Optimal string alignment counts a swap of two neighbouring letters
+        // (`ctiy` for `city`) as one edit, the most common typo.
+        .map(|c| (strsim::osa_distance(name, c), c))
         .filter(|(d, _)| *d <= limit)
         .min_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(b.1)))
         .map(|(_, c)| c.to_string())
