@@ -10,23 +10,16 @@
 # It also times a trivial job end to end with a warm module cache.
 set -euo pipefail
 
-cd "$(dirname "${BASH_SOURCE[0]}")/.."
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 size=${1:-256}
 runs=${2:-5}
-work=${BENCH_DIR:-/tmp/flowc-bench}
-export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target}
-mkdir -p "$work/job/data"
 
 corpus="$work/job/data/corpus.txt"
-if [[ ! -f $corpus || $(stat -c %s "$corpus") -lt $((size * 1024 * 1024)) ]]; then
-    echo "generating a ${size} MiB corpus in $corpus"
-    python3 bench/gen_corpus.py "$size" "$corpus"
-fi
+corpus "$corpus" "$size"
 cp examples/wordcount/job.flow "$work/job/job.flow"
 
-cargo build --locked --profile bench --bin flowc -p flowc -p native-wordcount --bin native-wordcount
-bin="$CARGO_TARGET_DIR/release"
-[[ -x $bin/flowc ]] || bin="$CARGO_TARGET_DIR/bench"
+cargo build --locked --profile bench -p flowc --bin flowc -p native-wordcount --bin native-wordcount
+bin=$(bench_bin)
 
 calc() { python3 -c "print($1)"; }
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }

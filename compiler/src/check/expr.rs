@@ -938,11 +938,7 @@ impl<'a> Checker<'a> {
 
     /// Replaces a signature's generic parameters by fresh variables.
     fn instantiate(&mut self, sig: &Signature, ty: &Ty) -> Ty {
-        let vars: Vec<Ty> = sig
-            .generics
-            .iter()
-            .map(|(_, b)| self.infer.fresh(*b))
-            .collect();
+        let vars: Vec<Ty> = self.fresh_generics(sig);
         ty.substitute(&vars)
     }
 
@@ -1237,12 +1233,7 @@ impl<'a> Checker<'a> {
             self.refer(name.span, def);
             self.program.call_targets.insert((self.file, span), def);
         }
-        let vars: Vec<Ty> = cand
-            .sig
-            .generics
-            .iter()
-            .map(|(_, b)| self.infer.fresh(*b))
-            .collect();
+        let vars: Vec<Ty> = self.fresh_generics(&cand.sig);
         let params: Vec<Ty> = cand
             .sig
             .params
@@ -1366,8 +1357,15 @@ impl<'a> Checker<'a> {
         }
     }
 
-    /// Whether a candidate accepts the arguments, tried without keeping any
-    /// binding.
+    /// Fresh inference variables for the generic parameters of `sig`, with
+    /// their bounds.
+    fn fresh_generics(&mut self, sig: &Signature) -> Vec<Ty> {
+        sig.generics
+            .iter()
+            .map(|(_, b)| self.infer.fresh(*b))
+            .collect()
+    }
+
     /// Whether the first argument, given positionally, has the type of the
     /// signature's first parameter.
     fn first_argument_fits(&mut self, sig: &Signature, arg_tys: &[Option<Ty>]) -> bool {
@@ -1375,16 +1373,14 @@ impl<'a> Checker<'a> {
             return false;
         };
         let saved = self.infer.snapshot();
-        let vars: Vec<Ty> = sig
-            .generics
-            .iter()
-            .map(|(_, b)| self.infer.fresh(*b))
-            .collect();
+        let vars: Vec<Ty> = self.fresh_generics(sig);
         let ok = self.infer.unify(&param.substitute(&vars), found).is_ok();
         self.infer.rollback(saved);
         ok
     }
 
+    /// Whether a candidate accepts the arguments, tried without keeping any
+    /// binding.
     fn candidate_fits(
         &mut self,
         sig: &Signature,
@@ -1395,11 +1391,7 @@ impl<'a> Checker<'a> {
             return false;
         };
         let saved = self.infer.snapshot();
-        let vars: Vec<Ty> = sig
-            .generics
-            .iter()
-            .map(|(_, b)| self.infer.fresh(*b))
-            .collect();
+        let vars: Vec<Ty> = self.fresh_generics(sig);
         let mut ok = true;
         for (i, slot) in slots.iter().enumerate() {
             let Some(j) = slot else { continue };
