@@ -1,0 +1,417 @@
+//! The intermediate representation between the checked syntax tree and
+//! WebAssembly: typed, resolved and desugared.
+//!
+//! - Every expression carries its [`IrType`]; streams never appear inside an
+//!   expression (they live in a stage's [`StreamStep`] chain).
+//! - Locals are numbered per body ([`Body::locals`]); names are gone.
+//! - Pipes are plain calls, named arguments are positional, standard calls
+//!   are a closed [`Builtin`] enum and list operators a closed [`ListOp`]
+//!   enum whose function arguments are inline [`Lambda`]s (a function name
+//!   passed as `filter(hot)` became a lambda calling it).
+//! - Self calls in tail position are [`ExprKind::TailCall`].
+//! - Every operation that can fail at run time carries a [`SpanId`] into the
+//!   job's [`SpanTable`], which error records name.
+
+use flow_lang::{FileId, Span};
+use serde::{Deserialize, Serialize};
+
+/// The type of a value after checking: no streams, no variables.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum IrType {
+    Int,
+    Float,
+    Bool,
+    Str,
+    List(Box<IrType>),
+    Tuple(Vec<IrType>),
+    /// A record type by name, with its field types in declared order.
+    Record(String, Vec<(String, IrType)>),
+}
+
+impl IrType {
+    /// Whether values of this type are heap handles in generated code.
+    pub fn is_heap(&self) -> bool {
+        !matches!(self, IrType::Int | IrType::Float | IrType::Bool)
+    }
+
+    /// The element type of a list.
+    pub fn element(&self) -> Option<&IrType> {
+        match self {
+            IrType::List(element) => Some(element),
+            _ => None,
+        }
+    }
+
+    /// The types of the fields of a tuple or record.
+    pub fn fields(&self) -> Vec<IrType> {
+        match self {
+            IrType::Tuple(items) => items.clone(),
+            IrType::Record(_, fields) => fields.iter().map(|(_, ty)| ty.clone()).collect(),
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// An index into the job's [`SpanTable`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct SpanId(pub u32);
+
+/// The source spans run-time errors can name, by [`SpanId`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SpanTable {
+    pub spans: Vec<(FileId, Span)>,
+}
+
+impl SpanTable {
+    /// The id of a span, added if new.
+    pub fn intern(&mut self, file: FileId, span: Span) -> SpanId {
+        if let Some(index) = self.spans.iter().position(|s| *s == (file, span)) {
+            return SpanId(index as u32);
+        }
+        self.spans.push((file, span));
+        SpanId(self.spans.len() as u32 - 1)
+    }
+}
+
+/// A local of one [`Body`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct LocalId(pub u32);
+
+/// A user function of the job, by index into [`JobIr::functions`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct FnId(pub u32);
+
+/// A typed expression.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Expr {
+    pub kind: ExprKind,
+    pub ty: IrType,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UnaryOp {
+    Neg,
+    Not,
+}
+
+/// Binary operators; the operand type says which instructions implement
+/// them. `and` and `or` short-circuit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BinaryOp {
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Rem,
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    And,
+    Or,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum ExprKind {
+    Int(i64),
+    Float(f64),
+    Bool(bool),
+    Str(String),
+    Local(LocalId),
+    /// The job parameter with this index (in [`JobIr::params`] order).
+    Param(u32),
+    /// The finished value of aggregation stage `k`; only in value bodies.
+    StageResult(u32),
+    /// The value of plan value `v` computed by an earlier phase; only in
+    /// stage bodies.
+    Value(u32),
+    /// `let local = value; body`.
+    Let {
+        local: LocalId,
+        value: Box<Expr>,
+        body: Box<Expr>,
+    },
+    If {
+        cond: Box<Expr>,
+        then_branch: Box<Expr>,
+        else_branch: Box<Expr>,
+    },
+    Unary {
+        op: UnaryOp,
+        operand: Box<Expr>,
+        span: SpanId,
+    },
+    Binary {
+        op: BinaryOp,
+        lhs: Box<Expr>,
+        rhs: Box<Expr>,
+        span: SpanId,
+    },
+    Tuple(Vec<Expr>),
+    List(Vec<Expr>),
+    /// A record literal, fields in declared order.
+    Record(Vec<Expr>),
+    /// Field `index` of a tuple or record.
+    Field {
+        base: Box<Expr>,
+        index: u32,
+    },
+    /// A call of a user function.
+    Call {
+        function: FnId,
+        args: Vec<Expr>,
+    },
+    /// A self call in tail position: becomes a jump to the function's start.
+    TailCall {
+        args: Vec<Expr>,
+    },
+    Builtin {
+        op: Builtin,
+        args: Vec<Expr>,
+        span: SpanId,
+    },
+    /// A list operator over a list value.
+    ListOp(Box<ListOpExpr>),
+}
+
+/// A function argument of an operator, inlined where the operator runs.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Lambda {
+    pub params: Vec<LocalId>,
+    pub body: Expr,
+}
+
+/// The scalar and text functions of the standard library.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Builtin {
+    Abs,
+    Min2,
+    Max2,
+    Sqrt,
+    Pow,
+    Exp,
+    Ln,
+    Floor,
+    Ceil,
+    Round,
+    ToFloat,
+    ToInt,
+    Hash,
+    Rand,
+    StrLen,
+    Lower,
+    Upper,
+    Trim,
+    Words,
+    Split,
+    Join,
+    Contains,
+    StartsWith,
+    EndsWith,
+    Replace,
+    Substr,
+    Matches,
+    ParseInt,
+    ParseFloat,
+    Str,
+    ListLen,
+    Get,
+}
+
+/// Operators over a list or a stream. Element-wise ones apply per element;
+/// the others are aggregations with a partial in the runtime.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ListOp {
+    Map,
+    Filter,
+    FlatMap,
+    Count,
+    Sum,
+    Min,
+    Max,
+    Mean,
+    Reduce,
+    CountBy,
+    SumBy,
+    ReduceBy,
+    Distinct,
+    Top,
+    Bottom,
+    Sort,
+    SortBy,
+    Collect,
+}
+
+impl ListOp {
+    /// Whether the operator applies element by element (fused into a
+    /// stage's chain rather than aggregating).
+    pub fn is_elementwise(self) -> bool {
+        matches!(self, ListOp::Map | ListOp::Filter | ListOp::FlatMap)
+    }
+
+    /// The operator's name in the language.
+    pub fn name(self) -> &'static str {
+        match self {
+            ListOp::Map => "map",
+            ListOp::Filter => "filter",
+            ListOp::FlatMap => "flat_map",
+            ListOp::Count => "count",
+            ListOp::Sum => "sum",
+            ListOp::Min => "min",
+            ListOp::Max => "max",
+            ListOp::Mean => "mean",
+            ListOp::Reduce => "reduce",
+            ListOp::CountBy => "count_by",
+            ListOp::SumBy => "sum_by",
+            ListOp::ReduceBy => "reduce_by",
+            ListOp::Distinct => "distinct",
+            ListOp::Top => "top",
+            ListOp::Bottom => "bottom",
+            ListOp::Sort | ListOp::SortBy => "sort",
+            ListOp::Collect => "collect",
+        }
+    }
+}
+
+/// `op(list, args…, lambdas…)`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ListOpExpr {
+    pub op: ListOp,
+    pub list: Expr,
+    /// The non-function arguments (`n` of `top` and `bottom`).
+    pub args: Vec<Expr>,
+    /// The function arguments in parameter order.
+    pub lambdas: Vec<Lambda>,
+    pub span: SpanId,
+}
+
+/// Locals of one generated function, by [`LocalId`].
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Body {
+    pub locals: Vec<IrType>,
+}
+
+impl Body {
+    /// A new local of type `ty`.
+    pub fn local(&mut self, ty: IrType) -> LocalId {
+        self.locals.push(ty);
+        LocalId(self.locals.len() as u32 - 1)
+    }
+}
+
+/// A user function: its parameters are its first locals.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Function {
+    pub name: String,
+    pub params: Vec<LocalId>,
+    pub ret: IrType,
+    pub body: Expr,
+    pub locals: Body,
+}
+
+/// Where a stage's records come from, by index into [`JobIr::inputs`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InputId(pub u32);
+
+/// One element-wise step of a stage's chain.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StreamStep {
+    pub op: ListOp,
+    pub lambda: Lambda,
+    /// The element type after the step.
+    pub output: IrType,
+}
+
+/// One aggregation over an input: the fused chain and the aggregation.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Stage {
+    pub input: InputId,
+    /// The local holding each record, of the input's element type.
+    pub record: LocalId,
+    pub steps: Vec<StreamStep>,
+    pub aggregation: ListOp,
+    /// `n` of `top` and `bottom`, evaluated once per chunk.
+    pub args: Vec<Expr>,
+    /// The aggregation's function arguments, over the last element type.
+    pub lambdas: Vec<Lambda>,
+    /// The type of the elements reaching the aggregation.
+    pub element: IrType,
+    /// The type of the finished value.
+    pub result: IrType,
+    pub span: SpanId,
+    pub locals: Body,
+}
+
+/// A let or output computed from parameters and stage results.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ValueDef {
+    pub name: String,
+    pub expr: Expr,
+    pub locals: Body,
+}
+
+/// The lowered job.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct JobIr {
+    pub params: Vec<IrType>,
+    pub inputs: Vec<IrType>,
+    pub functions: Vec<Function>,
+    pub stages: Vec<Stage>,
+    pub values: Vec<ValueDef>,
+    pub spans: SpanTable,
+}
+
+/// Calls `visit` on `expr` and every expression inside it, lambdas included.
+pub fn walk(expr: &Expr, visit: &mut impl FnMut(&Expr)) {
+    visit(expr);
+    match &expr.kind {
+        ExprKind::Int(_)
+        | ExprKind::Float(_)
+        | ExprKind::Bool(_)
+        | ExprKind::Str(_)
+        | ExprKind::Local(_)
+        | ExprKind::Param(_)
+        | ExprKind::StageResult(_)
+        | ExprKind::Value(_) => {}
+        ExprKind::Let { value, body, .. } => {
+            walk(value, visit);
+            walk(body, visit);
+        }
+        ExprKind::If {
+            cond,
+            then_branch,
+            else_branch,
+        } => {
+            walk(cond, visit);
+            walk(then_branch, visit);
+            walk(else_branch, visit);
+        }
+        ExprKind::Unary { operand, .. } => walk(operand, visit),
+        ExprKind::Binary { lhs, rhs, .. } => {
+            walk(lhs, visit);
+            walk(rhs, visit);
+        }
+        ExprKind::Field { base, .. } => walk(base, visit),
+        ExprKind::Tuple(items)
+        | ExprKind::List(items)
+        | ExprKind::Record(items)
+        | ExprKind::Call { args: items, .. }
+        | ExprKind::TailCall { args: items }
+        | ExprKind::Builtin { args: items, .. } => {
+            for item in items {
+                walk(item, visit);
+            }
+        }
+        ExprKind::ListOp(op) => {
+            walk(&op.list, visit);
+            for arg in &op.args {
+                walk(arg, visit);
+            }
+            for lambda in &op.lambdas {
+                walk(&lambda.body, visit);
+            }
+        }
+    }
+}

@@ -1,0 +1,164 @@
+//! The job plan: what a peer needs besides the stage module to run a job.
+//!
+//! A job is a set of *stages* (one per stream aggregation: an input, a chain
+//! of element-wise steps fused into one loop, and the aggregation) and a set
+//! of *values* (every `let` that is not a stream and every `output`),
+//! computed by the module's `value_<v>` export from parameters and finished
+//! stage results. A stage that uses a value computed from another stage runs
+//! in a later *phase*; the value reaches it in `ctx` (docs/abi.md).
+//!
+//! The plan is serde-serializable: `flowc build` writes it into a
+//! [`crate::package::JobPackage`].
+
+use serde::{Deserialize, Serialize};
+
+use crate::ir::IrType;
+
+/// The stage ABI version the plan's module implements.
+pub const ABI_VERSION: u32 = 1;
+
+/// A value known when the job is submitted.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum PlanLiteral {
+    Int(i64),
+    Float(f64),
+    Bool(bool),
+    Str(String),
+}
+
+/// A `param`: its value comes from `--param name=value` or the default.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PlanParam {
+    pub name: String,
+    pub ty: IrType,
+    pub default: Option<PlanLiteral>,
+}
+
+/// Which built-in source an input reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PlanSource {
+    Lines,
+    Csv,
+    Jsonl,
+    Files,
+    Range,
+}
+
+/// An argument of a source: fixed at submission.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum PlanArg {
+    Literal(PlanLiteral),
+    /// The value of the param with this name.
+    Param(String),
+    /// Another expression over literals and params (a `range` bound), not
+    /// evaluated by the plan yet: its source text.
+    Expr(String),
+}
+
+/// An `input`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PlanInput {
+    pub name: String,
+    pub source: PlanSource,
+    /// The glob, or the two bounds of `range`.
+    pub args: Vec<PlanArg>,
+    /// The element type of the stream.
+    pub element: IrType,
+    /// The folder globs are relative to: the declaring file's folder.
+    pub base_dir: String,
+}
+
+/// One aggregation: exports `stage_<index>_process`, `_merge`, `_finish`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PlanStage {
+    pub index: u32,
+    /// Index into [`JobPlan::inputs`].
+    pub input: u32,
+    /// 0 for stages that need no computed value; otherwise one more than the
+    /// latest phase of the stages behind the values it uses.
+    pub phase: u32,
+    /// The plan values this stage reads from `ctx`, after the header and
+    /// the params, in this order.
+    pub uses: Vec<u32>,
+    /// The aggregation, for messages (`count_by`, `sum`, …).
+    pub aggregation: String,
+    /// The type of the finished value.
+    pub result: IrType,
+    /// The span id of the aggregation.
+    pub span: u32,
+}
+
+/// What a value is in the job.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ValueKind {
+    Let,
+    Output,
+}
+
+/// How an output with `to "path"` is written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PlanFormat {
+    Csv,
+    Jsonl,
+    Json,
+}
+
+/// A let or output: exports `value_<index>(ctx_ptr, ctx_len) -> i64`, whose
+/// `ctx` is the encoded tuple `("", params…, finished results of `stages` in
+/// this order)` and whose result is the encoded value.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PlanValue {
+    pub index: u32,
+    pub name: String,
+    pub kind: ValueKind,
+    pub ty: IrType,
+    /// The stages whose finished values this value reads.
+    pub stages: Vec<u32>,
+    /// The phase after which it can be computed: one more than its latest
+    /// stage's phase, or 0 without stages.
+    pub phase: u32,
+    /// For outputs written to a file: the path (relative to the root file's
+    /// folder) and the format.
+    pub to: Option<(String, PlanFormat)>,
+}
+
+/// A source span a run-time error can name.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanSpan {
+    pub file: String,
+    pub start: u32,
+    pub end: u32,
+}
+
+/// The whole plan of one job.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct JobPlan {
+    pub abi_version: u32,
+    /// The root file's path.
+    pub root: String,
+    pub params: Vec<PlanParam>,
+    pub inputs: Vec<PlanInput>,
+    pub stages: Vec<PlanStage>,
+    /// Every let and output the job computes; outputs in declaration order
+    /// are those with [`ValueKind::Output`].
+    pub values: Vec<PlanValue>,
+    pub spans: Vec<PlanSpan>,
+    /// The checked policy (split, fanout, depth, delegation), as the
+    /// checker's `CheckedPolicy` serializes.
+    pub policy: serde_json::Value,
+    /// The blake3 hex digest of the stage module (a key of
+    /// [`crate::package::JobPackage::modules`]).
+    pub module: String,
+}
+
+impl JobPlan {
+    /// The number of phases: one more than the latest phase of any stage.
+    pub fn phase_count(&self) -> u32 {
+        self.stages.iter().map(|s| s.phase + 1).max().unwrap_or(0)
+    }
+
+    /// The outputs, in declaration order.
+    pub fn outputs(&self) -> impl Iterator<Item = &PlanValue> {
+        self.values.iter().filter(|v| v.kind == ValueKind::Output)
+    }
+}
