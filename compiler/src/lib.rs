@@ -21,6 +21,7 @@ pub mod ir;
 pub mod lints;
 pub mod load;
 pub mod lower;
+pub mod package;
 pub mod plan;
 pub mod policy;
 pub mod program;

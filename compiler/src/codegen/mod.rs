@@ -10,6 +10,8 @@
 //! Every module this crate emits passes [`validate`].
 
 pub mod emit;
+pub mod expr;
+pub mod job;
 mod module;
 pub mod stage;
 

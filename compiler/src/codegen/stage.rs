@@ -24,13 +24,24 @@ pub fn add_merge_and_finish(
     reducer: Option<u32>,
     span: i32,
 ) -> Result<(), CodegenError> {
-    let merge_runtime =
-        builder.runtime_function("rt_partial_merge", &[I32, I32, I32, I32, I32, I32], &[I64])?;
-    let finish_runtime = builder.runtime_function("rt_partial_finish", &[I32, I32, I32], &[I64])?;
     let reducer_slot = match reducer {
         Some(function) => builder.table_slot(function),
         None => 0,
     };
+    add_merge_and_finish_slot(builder, stage, reducer_slot, span)
+}
+
+/// [`add_merge_and_finish`] with the reducer given by its function-table
+/// slot (0 for none).
+pub fn add_merge_and_finish_slot(
+    builder: &mut ModuleBuilder,
+    stage: u32,
+    reducer_slot: i32,
+    span: i32,
+) -> Result<(), CodegenError> {
+    let merge_runtime =
+        builder.runtime_function("rt_partial_merge", &[I32, I32, I32, I32, I32, I32], &[I64])?;
+    let finish_runtime = builder.runtime_function("rt_partial_finish", &[I32, I32, I32], &[I64])?;
 
     let merge = builder.declare(Signature::new(&[I32, I32, I32, I32], &[I64]));
     let mut body = Function::new([]);

@@ -54,6 +54,10 @@ struct State {
     /// The 1-based position of the record being processed (docs/abi.md), or
     /// -1. Generated code stores into it directly (see `rt_position_ptr`).
     position: Cell<i64>,
+    /// The decoded job context of the current export call (a value handle),
+    /// or 0. Generated exports set it on entry so that parameters can be
+    /// read from any generated function (see `rt_ctx_set`).
+    context: Cell<i32>,
 }
 
 // SAFETY: wasm32-unknown-unknown modules run on one thread.
@@ -62,6 +66,7 @@ unsafe impl Sync for State {}
 static STATE: State = State {
     error_record: RefCell::new(None),
     position: Cell::new(-1),
+    context: Cell::new(0),
 };
 
 /// Writes the error record `(kind, message, span, position)` and traps.
@@ -212,6 +217,7 @@ pub extern "C" fn flow_reset() {
         drop(cache.take());
     }
     STATE.position.set(-1);
+    STATE.context.set(0);
     arena::reset();
 }
 
@@ -234,6 +240,23 @@ pub extern "C" fn flow_error() -> i64 {
 #[unsafe(no_mangle)]
 pub extern "C" fn rt_position_ptr() -> i32 {
     STATE.position.as_ptr() as usize as i32
+}
+
+/// Records the decoded job context (a value handle) of the export being
+/// run; generated `process` and `value_<k>` exports call it on entry.
+#[unsafe(no_mangle)]
+pub extern "C" fn rt_ctx_set(handle: i32) {
+    STATE.context.set(handle);
+}
+
+/// The job context recorded by `rt_ctx_set` since the last reset; a call
+/// without one is a code generation bug.
+#[unsafe(no_mangle)]
+pub extern "C" fn rt_ctx_get() -> i32 {
+    match STATE.context.get() {
+        0 => internal("the job context was read before it was set"),
+        handle => handle,
+    }
 }
 
 // ---------------------------------------------------------------------------

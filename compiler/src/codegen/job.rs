@@ -1,0 +1,432 @@
+//! The stage module of a whole job: user functions, every stage's
+//! `process` (one loop over the chunk's records with the fused chain
+//! inline, feeding the runtime partial), `merge` and `finish`, and every
+//! plan value's `value_<v>`.
+
+use wasm_encoder::{BlockType, MemArg, ValType};
+
+use super::expr::{Emitter, Runtime, Shared, partial_kind, val_type};
+use super::{CodegenError, ModuleBuilder, Signature, stage, validate};
+use crate::ir::{Expr, ExprKind, IrType, JobIr, ListOp, Stage};
+use crate::plan::{JobPlan, PlanSource};
+
+use ValType::{I32, I64};
+
+/// Generates and validates the stage module of a lowered job.
+pub fn generate(ir: &JobIr, plan: &JobPlan) -> Result<Vec<u8>, CodegenError> {
+    let mut builder = ModuleBuilder::new()?;
+    let runtime = Runtime::new(&builder)?;
+    let functions: Vec<u32> = ir
+        .functions
+        .iter()
+        .map(|f| {
+            let params: Vec<ValType> = f
+                .params
+                .iter()
+                .map(|p| val_type(&f.locals.locals[p.0 as usize]))
+                .collect();
+            builder.declare(Signature::new(&params, &[val_type(&f.ret)]))
+        })
+        .collect();
+    let shared = Shared {
+        runtime,
+        ir,
+        functions,
+        functions_use_ctx: functions_use_ctx(ir),
+    };
+    for (index, function) in ir.functions.iter().enumerate() {
+        let params: Vec<ValType> = function
+            .params
+            .iter()
+            .map(|p| val_type(&function.locals.locals[p.0 as usize]))
+            .collect();
+        let mut emitter = Emitter::new(&shared, &mut builder, &params);
+        let mut param_locals = Vec::new();
+        for (position, param) in function.params.iter().enumerate() {
+            emitter.bind(*param, position as u32);
+            param_locals.push(position as u32);
+        }
+        // The body sits in a loop that self tail calls branch back to.
+        emitter
+            .sink()
+            .loop_(BlockType::Result(val_type(&function.ret)));
+        emitter.enter();
+        emitter.set_tail(param_locals);
+        emitter.expr(&function.body, &|_| None)?;
+        emitter.sink().end();
+        emitter.leave();
+        emitter.sink().end();
+        let body = emitter.finish();
+        builder.define(shared.functions[index], body)?;
+    }
+    for (index, stage_ir) in ir.stages.iter().enumerate() {
+        let plan_stage = plan
+            .stages
+            .get(index)
+            .ok_or_else(|| CodegenError::Internal("a stage missing from the plan".into()))?;
+        let context_base = 1 + ir.params.len() as u32;
+        let uses = plan_stage.uses.clone();
+        let extra = move |kind: &ExprKind| match kind {
+            ExprKind::Value(v) => uses
+                .iter()
+                .position(|u| u == v)
+                .map(|p| context_base + p as u32),
+            _ => None,
+        };
+        let input = plan
+            .inputs
+            .get(stage_ir.input.0 as usize)
+            .ok_or_else(|| CodegenError::Internal("a stage of an unknown input".into()))?;
+        let (process, reducer_slot) =
+            process_function(&shared, &mut builder, stage_ir, input.source, &extra)?;
+        builder.export(&format!("stage_{index}_process"), process);
+        // Merging uses the reducer `process` feeds the partial with.
+        stage::add_merge_and_finish_slot(
+            &mut builder,
+            index as u32,
+            reducer_slot,
+            stage_ir.span.0 as i32,
+        )?;
+    }
+    for (index, value) in ir.values.iter().enumerate() {
+        let plan_value = plan
+            .values
+            .get(index)
+            .ok_or_else(|| CodegenError::Internal("a value missing from the plan".into()))?;
+        let context_base = 1 + ir.params.len() as u32;
+        let stages = plan_value.stages.clone();
+        let extra = move |kind: &ExprKind| match kind {
+            ExprKind::StageResult(k) => stages
+                .iter()
+                .position(|s| s == k)
+                .map(|p| context_base + p as u32),
+            _ => None,
+        };
+        let function = value_function(&shared, &mut builder, &value.expr, &extra)?;
+        builder.export(&format!("value_{index}"), function);
+    }
+    let bytes = builder.finish()?;
+    validate(&bytes)?;
+    Ok(bytes)
+}
+
+/// Which user functions read the job context, directly or through calls.
+fn functions_use_ctx(ir: &JobIr) -> Vec<bool> {
+    let direct: Vec<(bool, Vec<u32>)> = ir
+        .functions
+        .iter()
+        .map(|f| {
+            let mut reads = false;
+            let mut calls = Vec::new();
+            crate::ir::walk(&f.body, &mut |e| match &e.kind {
+                ExprKind::Param(_) | ExprKind::Value(_) | ExprKind::StageResult(_) => reads = true,
+                ExprKind::Call { function, .. } => calls.push(function.0),
+                _ => {}
+            });
+            (reads, calls)
+        })
+        .collect();
+    let mut uses: Vec<bool> = direct.iter().map(|(reads, _)| *reads).collect();
+    // Propagate along calls until nothing changes.
+    loop {
+        let mut changed = false;
+        for (index, (_, calls)) in direct.iter().enumerate() {
+            if !uses[index]
+                && calls
+                    .iter()
+                    .any(|c| uses.get(*c as usize).copied().unwrap_or(true))
+            {
+                uses[index] = true;
+                changed = true;
+            }
+        }
+        if !changed {
+            return uses;
+        }
+    }
+}
+
+/// Decodes `ctx` (parameters 2 and 3 of process, 0 and 1 of value) and
+/// records it for parameter reads.
+fn set_context(emitter: &mut Emitter<'_, '_>, ptr: u32, len: u32, span: i32) {
+    emitter.sink().local_get(ptr).local_get(len).i32_const(span);
+    emitter.call("rt_decode");
+    emitter.call("rt_ctx_set");
+}
+
+/// `value_<v>(ctx_ptr, ctx_len) -> i64`: the encoded value.
+fn value_function(
+    shared: &Shared<'_>,
+    builder: &mut ModuleBuilder,
+    expr: &Expr,
+    extra: &dyn Fn(&ExprKind) -> Option<u32>,
+) -> Result<u32, CodegenError> {
+    let index = builder.declare(Signature::new(&[I32, I32], &[I64]));
+    let mut emitter = Emitter::new(shared, builder, &[I32, I32]);
+    set_context(&mut emitter, 0, 1, -1);
+    emitter.expr(expr, extra)?;
+    emitter.boxed(&expr.ty);
+    emitter.call("rt_encode");
+    emitter.sink().end();
+    let function = emitter.finish();
+    builder.define(index, function)?;
+    Ok(index)
+}
+
+/// The field descriptor of a CSV or JSON-lines record type (docs/abi.md).
+fn field_descriptor(ty: &IrType) -> Result<String, CodegenError> {
+    fn field_type(ty: &IrType) -> Option<String> {
+        Some(match ty {
+            IrType::Int => "int".to_owned(),
+            IrType::Float => "float".to_owned(),
+            IrType::Bool => "bool".to_owned(),
+            IrType::Str => "str".to_owned(),
+            IrType::List(element) => format!("[{}]", field_type(element)?),
+            _ => return None,
+        })
+    }
+    let IrType::Record(name, fields) = ty else {
+        return Err(CodegenError::Internal(
+            "a CSV or JSON-lines input of no record type".into(),
+        ));
+    };
+    let mut parts = Vec::new();
+    for (field, ty) in fields {
+        let ty = field_type(ty).ok_or_else(|| {
+            CodegenError::Unsupported(format!(
+                "the field `{field}` of `{name}`: records in input fields"
+            ))
+        })?;
+        parts.push(format!("{field}:{ty}"));
+    }
+    Ok(parts.join(","))
+}
+
+/// `stage_<k>_process(in_ptr, in_len, ctx_ptr, ctx_len, first) -> i64`,
+/// and the table slot of its reducer (0 for none).
+fn process_function(
+    shared: &Shared<'_>,
+    builder: &mut ModuleBuilder,
+    stage_ir: &Stage,
+    source: PlanSource,
+    extra: &dyn Fn(&ExprKind) -> Option<u32>,
+) -> Result<(u32, i32), CodegenError> {
+    let index = builder.declare(stage::process_signature());
+    let mut emitter = Emitter::new(shared, builder, &[I32, I32, I32, I32, I64]);
+    let span = stage_ir.span.0 as i32;
+    set_context(&mut emitter, 2, 3, span);
+    let position = emitter.local(I32);
+    emitter.call("rt_position_ptr");
+    emitter.sink().local_set(position);
+
+    let partial = emitter.local(I32);
+    let kind = partial_kind(
+        stage_ir.aggregation,
+        &stage_ir.element,
+        Emitter::sum_by_type(stage_ir.aggregation, &stage_ir.lambdas).as_ref(),
+    );
+    emitter.sink().i32_const(kind);
+    match stage_ir.args.first() {
+        Some(n) => emitter.expr(n, extra)?,
+        None => {
+            emitter.sink().i64_const(0);
+        }
+    }
+    emitter.call("rt_partial_new");
+    emitter.sink().local_set(partial);
+    let slot = emitter.reducer_slot(stage_ir.aggregation, &stage_ir.lambdas)?;
+
+    let input_ty = stage_ir
+        .locals
+        .locals
+        .get(stage_ir.record.0 as usize)
+        .cloned()
+        .ok_or_else(|| CodegenError::Internal("a stage without its record local".into()))?;
+    let record = emitter.ir_local(stage_ir.record, &input_ty);
+    let chain = |emitter: &mut Emitter<'_, '_>| {
+        chain(
+            emitter, stage_ir, 0, record, &input_ty, partial, slot, extra,
+        )
+    };
+    if source == PlanSource::Range {
+        // The chunk is 16 bytes: start and end, little-endian i64.
+        let end = emitter.local(I64);
+        let load = |offset| MemArg {
+            offset,
+            align: 0,
+            memory_index: 0,
+        };
+        emitter
+            .sink()
+            .local_get(0)
+            .i64_load(load(0))
+            .local_set(record)
+            .local_get(0)
+            .i64_load(load(8))
+            .local_set(end)
+            .block(BlockType::Empty)
+            .loop_(BlockType::Empty);
+        emitter.enter();
+        emitter.enter();
+        emitter
+            .sink()
+            .local_get(record)
+            .local_get(end)
+            .i64_ge_s()
+            .br_if(1)
+            .local_get(position)
+            .local_get(record)
+            .i64_store(load(0));
+        chain(&mut emitter)?;
+        emitter
+            .sink()
+            .local_get(record)
+            .i64_const(1)
+            .i64_add()
+            .local_set(record)
+            .br(0)
+            .end()
+            .end();
+        emitter.leave();
+        emitter.leave();
+    } else {
+        let records = emitter.local(I32);
+        emitter.sink().local_get(0).local_get(1);
+        match source {
+            PlanSource::Lines => {
+                emitter.sink().i32_const(span).local_get(4);
+                emitter.call("rt_input_lines");
+            }
+            PlanSource::Csv => {
+                emitter.call("rt_ctx_get");
+                emitter.sink().i32_const(0);
+                emitter.call("rt_seq_at");
+                emitter.string_constant(&field_descriptor(&input_ty)?);
+                emitter.sink().i32_const(span).local_get(4);
+                emitter.call("rt_input_csv");
+            }
+            PlanSource::Jsonl => {
+                emitter.string_constant(&field_descriptor(&input_ty)?);
+                emitter.sink().i32_const(span).local_get(4);
+                emitter.call("rt_input_jsonl");
+            }
+            PlanSource::Files => {
+                emitter.sink().i32_const(span);
+                emitter.call("rt_input_files");
+            }
+            PlanSource::Range => {}
+        }
+        emitter.sink().local_set(records);
+        let counter = emitter.local(I64);
+        emitter.sink().local_get(4).local_set(counter);
+        emitter.for_each(records, &input_ty, &mut |emitter, value, _| {
+            // The record's position: `first` plus its index in the chunk.
+            emitter
+                .sink()
+                .local_get(position)
+                .local_get(counter)
+                .i64_store(MemArg {
+                    offset: 0,
+                    align: 0,
+                    memory_index: 0,
+                })
+                .local_get(counter)
+                .i64_const(1)
+                .i64_add()
+                .local_set(counter)
+                .local_get(value)
+                .local_set(record);
+            chain(emitter)
+        })?;
+    }
+    emitter.sink().local_get(partial);
+    emitter.call("rt_partial_encode");
+    emitter.sink().end();
+    let function = emitter.finish();
+    builder.define(index, function)?;
+    Ok((index, slot))
+}
+
+/// The steps from `step` on, applied to the element in `value`, then the
+/// aggregation.
+#[allow(clippy::too_many_arguments)]
+fn chain(
+    emitter: &mut Emitter<'_, '_>,
+    stage_ir: &Stage,
+    step: usize,
+    value: u32,
+    element: &IrType,
+    partial: u32,
+    slot: i32,
+    extra: &dyn Fn(&ExprKind) -> Option<u32>,
+) -> Result<(), CodegenError> {
+    let Some(current) = stage_ir.steps.get(step) else {
+        return emitter.feed(
+            stage_ir.aggregation,
+            partial,
+            value,
+            element,
+            &stage_ir.lambdas,
+            slot,
+            stage_ir.span.0 as i32,
+            extra,
+        );
+    };
+    let arg = [(value, element.clone())];
+    match current.op {
+        ListOp::Map => {
+            let mapped = emitter.local(val_type(&current.output));
+            emitter.apply(&current.lambda, &arg, extra)?;
+            emitter.sink().local_set(mapped);
+            chain(
+                emitter,
+                stage_ir,
+                step + 1,
+                mapped,
+                &current.output,
+                partial,
+                slot,
+                extra,
+            )
+        }
+        ListOp::Filter => {
+            emitter.apply(&current.lambda, &arg, extra)?;
+            emitter.sink().if_(BlockType::Empty);
+            emitter.enter();
+            chain(
+                emitter,
+                stage_ir,
+                step + 1,
+                value,
+                element,
+                partial,
+                slot,
+                extra,
+            )?;
+            emitter.sink().end();
+            emitter.leave();
+            Ok(())
+        }
+        ListOp::FlatMap => {
+            let list = emitter.local(I32);
+            emitter.apply(&current.lambda, &arg, extra)?;
+            emitter.sink().local_set(list);
+            emitter.for_each(list, &current.output, &mut |emitter, inner, _| {
+                chain(
+                    emitter,
+                    stage_ir,
+                    step + 1,
+                    inner,
+                    &current.output,
+                    partial,
+                    slot,
+                    extra,
+                )
+            })
+        }
+        other => Err(CodegenError::Internal(format!(
+            "`{}` in a stage's chain",
+            other.name()
+        ))),
+    }
+}
