@@ -29,12 +29,15 @@ fn compile(source: &str) -> JobPackage {
 
 /// Calls `value_<index>(ctx)` directly through wasmtime (the host runs
 /// stage exports only) and decodes the result.
-fn call_value(module: &[u8], index: u32, ctx: &[u8]) -> Result<Value, String> {
-    use wasmtime::{Engine, Instance, Module, Store};
-    let engine = Engine::default();
-    let module = Module::new(&engine, module).map_err(|e| e.to_string())?;
-    let mut store = Store::new(&engine, ());
-    let instance = Instance::new(&mut store, &module, &[]).map_err(|e| e.to_string())?;
+fn call_value(
+    compiled: &(wasmtime::Engine, wasmtime::Module),
+    index: u32,
+    ctx: &[u8],
+) -> Result<Value, String> {
+    use wasmtime::{Instance, Store};
+    let (engine, module) = compiled;
+    let mut store = Store::new(engine, ());
+    let instance = Instance::new(&mut store, module, &[]).map_err(|e| e.to_string())?;
     let memory = instance
         .get_memory(&mut store, "memory")
         .ok_or("no memory")?;
@@ -73,7 +76,10 @@ fn call_value(module: &[u8], index: u32, ctx: &[u8]) -> Result<Value, String> {
 
 /// A job's input data: per input, its chunks.
 enum Chunks {
+    /// `lines` or `jsonl` chunks.
     Text(Vec<&'static str>),
+    /// A CSV header and the chunks after it.
+    Csv(&'static str, Vec<&'static str>),
     Range(Vec<(i64, i64)>),
 }
 
@@ -87,6 +93,11 @@ fn run(package: &JobPackage, data: &[Chunks], params: &[(&str, Value)]) -> Vec<(
         .load_stage(module_bytes)
         .expect("the host loads the module");
     let mut instance = StageInstance::new(&host, &module);
+    let engine = wasmtime::Engine::default();
+    let compiled = (
+        engine.clone(),
+        wasmtime::Module::new(&engine, module_bytes).expect("wasmtime compiles the module"),
+    );
     let plan = &package.plan;
     let param_values: Vec<Value> = plan
         .params
@@ -129,7 +140,7 @@ fn run(package: &JobPackage, data: &[Chunks], params: &[(&str, Value)]) -> Vec<(
                     .iter()
                     .map(|s| stage_results[*s as usize].clone().unwrap()),
             );
-            let result = call_value(module_bytes, value.index, &encode_value(&Value::Tuple(ctx)))
+            let result = call_value(&compiled, value.index, &encode_value(&Value::Tuple(ctx)))
                 .unwrap_or_else(|e| panic!("value_{} ({}) failed: {e}", value.index, value.name));
             values[value.index as usize] = Some(result);
         }
@@ -137,7 +148,11 @@ fn run(package: &JobPackage, data: &[Chunks], params: &[(&str, Value)]) -> Vec<(
     for phase in 0..plan.phase_count() {
         compute_values(&stage_results, &mut values);
         for stage in plan.stages.iter().filter(|s| s.phase == phase) {
-            let mut ctx = vec![Value::str("")];
+            let header = match &data[stage.input as usize] {
+                Chunks::Csv(header, _) => header,
+                _ => "",
+            };
+            let mut ctx = vec![Value::str(header)];
             ctx.extend(param_values.iter().cloned());
             ctx.extend(stage.uses.iter().map(|v| {
                 values[*v as usize]
@@ -148,8 +163,11 @@ fn run(package: &JobPackage, data: &[Chunks], params: &[(&str, Value)]) -> Vec<(
             let input = &plan.inputs[stage.input as usize];
             let mut partials = Vec::new();
             match &data[stage.input as usize] {
-                Chunks::Text(chunks) => {
-                    assert_eq!(input.source, PlanSource::Lines);
+                Chunks::Text(chunks) | Chunks::Csv(_, chunks) => {
+                    assert!(matches!(
+                        input.source,
+                        PlanSource::Lines | PlanSource::Jsonl | PlanSource::Csv
+                    ));
                     let mut first = 1;
                     for chunk in chunks {
                         partials.push(
@@ -309,4 +327,310 @@ fn range_job_with_a_tail_recursive_fn_and_a_second_phase() {
     );
     // `above_mean` needs `avg`, so it runs in a second phase.
     assert_eq!(package.plan.phase_count(), 2);
+}
+
+/// Sorts a list value (for results whose order the language leaves open).
+fn sorted(value: &Value) -> Value {
+    match value {
+        Value::List(items) => {
+            let mut items = items.clone();
+            items.sort();
+            Value::List(items)
+        }
+        other => other.clone(),
+    }
+}
+
+const CSV_JOB: &str = r#"
+type Row = { city: str, temp: float, n: int }
+
+param threshold: float = 10.0
+
+input rows: Row = csv("data/*.csv")
+
+fn hot(r: Row) -> bool = r.temp > threshold
+
+output hot_count = rows |> filter(hot) |> count()
+output by_city = rows |> sum_by(r => r.city, r => r.n)
+output temp_by_city = rows |> sum_by(r => r.city, r => r.temp)
+output mean_temp = rows |> map(r => r.temp) |> mean()
+output coldest = rows |> map(r => r.temp) |> min()
+output warmest_row = rows |> top(1, by: r => r.temp)
+output coolest_two = rows |> bottom(2, by: r => r.temp)
+output cities = rows |> map(r => r.city) |> distinct()
+output sorted_n = rows |> map(r => r.n) |> sort()
+output sorted_rows = rows |> sort(by: r => (r.city, r.n)) |> map(r => r.n)
+output product = rows |> map(r => r.n) |> reduce((a, b) => a * b)
+output max_by_city = rows |> reduce_by(r => r.city, r => r.n, (a, b) => max(a, b))
+output all_ns = rows |> map(r => r.n) |> collect()
+output summary = {
+  let c = rows |> count();
+  (c, str(c) + " rows")
+}
+output per_city = rows
+  |> count_by(r => r.city)
+  |> map(p => p.0 + "=" + str(p.1))
+  |> sort()
+  |> join(",")
+"#;
+
+#[test]
+fn csv_records_and_every_aggregation() {
+    let package = compile(CSV_JOB);
+    let data = Chunks::Csv(
+        "city,temp,n",
+        vec![
+            "Oslo,5.5,2\nRome,20.0,3\n",
+            "Oslo,-1.5,4\nLima,15.25,5\nRome,12.0,1\n",
+        ],
+    );
+    let outputs = run(&package, &[data], &[]);
+    let s = Value::str;
+    let pair = |a: &str, b: Value| Value::Tuple(vec![s(a), b]);
+    let row = |city: &str, temp: f64, n: i64| {
+        Value::Record(vec![s(city), Value::Float(temp), Value::Int(n)])
+    };
+    assert_eq!(output(&outputs, "hot_count"), &Value::Int(3));
+    assert_eq!(
+        output(&outputs, "by_city"),
+        &Value::List(vec![
+            pair("Lima", Value::Int(5)),
+            pair("Oslo", Value::Int(6)),
+            pair("Rome", Value::Int(4)),
+        ])
+    );
+    assert_eq!(
+        output(&outputs, "temp_by_city"),
+        &Value::List(vec![
+            pair("Lima", Value::Float(15.25)),
+            pair("Oslo", Value::Float(4.0)),
+            pair("Rome", Value::Float(32.0)),
+        ])
+    );
+    assert_eq!(output(&outputs, "mean_temp"), &Value::Float(10.25));
+    assert_eq!(output(&outputs, "coldest"), &Value::Float(-1.5));
+    assert_eq!(
+        output(&outputs, "warmest_row"),
+        &Value::List(vec![row("Rome", 20.0, 3)])
+    );
+    assert_eq!(
+        output(&outputs, "coolest_two"),
+        &Value::List(vec![row("Oslo", -1.5, 4), row("Oslo", 5.5, 2)])
+    );
+    assert_eq!(
+        sorted(output(&outputs, "cities")),
+        Value::List(vec![s("Lima"), s("Oslo"), s("Rome")])
+    );
+    let ints = |xs: &[i64]| Value::List(xs.iter().map(|x| Value::Int(*x)).collect());
+    assert_eq!(output(&outputs, "sorted_n"), &ints(&[1, 2, 3, 4, 5]));
+    assert_eq!(output(&outputs, "sorted_rows"), &ints(&[5, 2, 4, 1, 3]));
+    assert_eq!(output(&outputs, "product"), &Value::Int(120));
+    assert_eq!(
+        output(&outputs, "max_by_city"),
+        &Value::List(vec![
+            pair("Lima", Value::Int(5)),
+            pair("Oslo", Value::Int(4)),
+            pair("Rome", Value::Int(3)),
+        ])
+    );
+    assert_eq!(sorted(output(&outputs, "all_ns")), ints(&[1, 2, 3, 4, 5]));
+    assert_eq!(
+        output(&outputs, "summary"),
+        &Value::Tuple(vec![Value::Int(5), s("5 rows")])
+    );
+    assert_eq!(output(&outputs, "per_city"), &s("Lima=1,Oslo=2,Rome=2"));
+    // A param changes the filter.
+    let data = Chunks::Csv("city,temp,n", vec!["Oslo,5.5,2\nRome,20.0,3\n"]);
+    let outputs = run(&package, &[data], &[("threshold", Value::Float(0.0))]);
+    assert_eq!(output(&outputs, "hot_count"), &Value::Int(2));
+}
+
+#[test]
+fn jsonl_records_with_list_fields() {
+    let package = compile(
+        r#"
+type Ev = { user: str, tags: [str], ms: int }
+input evs: Ev = jsonl("e/*.jsonl")
+output tag_counts = evs |> flat_map(e => e.tags) |> count_by(t => t)
+output slow_users = evs |> filter(e => e.ms > 100) |> map(e => e.user) |> sort()
+output total_ms = evs |> map(e => e.ms) |> sum()
+"#,
+    );
+    let data = Chunks::Text(vec![
+        "{\"user\": \"ann\", \"tags\": [\"a\", \"b\"], \"ms\": 150}\n",
+        "{\"user\": \"bob\", \"tags\": [\"b\"], \"ms\": 20}\n{\"user\": \"cy\", \"tags\": [], \"ms\": 101}\n",
+    ]);
+    let outputs = run(&package, &[data], &[]);
+    let s = Value::str;
+    assert_eq!(
+        output(&outputs, "tag_counts"),
+        &Value::List(vec![
+            Value::Tuple(vec![s("a"), Value::Int(1)]),
+            Value::Tuple(vec![s("b"), Value::Int(2)]),
+        ])
+    );
+    assert_eq!(
+        output(&outputs, "slow_users"),
+        &Value::List(vec![s("ann"), s("cy")])
+    );
+    assert_eq!(output(&outputs, "total_ms"), &Value::Int(271));
+}
+
+#[test]
+fn scalar_text_list_tuple_and_record_values() {
+    let package = compile(
+        r#"
+type Pair = { a: int, b: str }
+param name: str = "World"
+param k: int = 7
+output greeting = "Hello, " + upper(name) + "!"
+output texts = (len("héllo"), lower("ABC"), trim("  x "), words("a b,c"), split("a-b-c", "-"), contains("abc", "b"), starts_with("abc", "a"), ends_with("abc", "bc"), replace("aXbX", "X", "-"), substr("abcdef", 1, 3))
+output numbers = (abs(0 - k), abs(-2.5), min(3, k), max(2.5, 1.0), sqrt(16.0), pow(2.0, 10.0), floor(2.7), ceil(2.1), round(-2.5), int(9.9), float(k), k / 2, k % 3, -k)
+output parsed = (to_int("42"), to_float("1.5"), str(2.5), str(true), str(k))
+output lists = ([1, 2] + [3], get([10, 20, 30], 1), len([1, 2, 3]), [3, 1, 2] |> sort(), [1, 2, 3, 4] |> filter(x => x % 2 == 0) |> map(x => x * 10), [[1], [2, 3]] |> flat_map(x => x), [1, 2, 3] |> sum())
+output logic = (k > 3 and not (k == 7) or k != 8, if k < 0 then "neg" else "pos", { let a = k * 2; let b = a + 1; b }, matches("abc123", "[a-z]+[0-9]+"), "b" < "ab", 0.5 < 0.25)
+output rec = Pair { b: "x", a: k }
+output field = (Pair { a: k, b: "y" }).b
+output tup = (k, "s").1
+"#,
+    );
+    assert!(package.plan.stages.is_empty());
+    let outputs = run(&package, &[], &[("name", Value::str("flow"))]);
+    let s = Value::str;
+    let i = Value::Int;
+    let f = Value::Float;
+    let b = Value::Bool;
+    let strs = |xs: &[&str]| Value::List(xs.iter().map(|x| s(x)).collect());
+    let ints = |xs: &[i64]| Value::List(xs.iter().map(|x| i(*x)).collect());
+    assert_eq!(output(&outputs, "greeting"), &s("Hello, FLOW!"));
+    assert_eq!(
+        output(&outputs, "texts"),
+        &Value::Tuple(vec![
+            i(5),
+            s("abc"),
+            s("x"),
+            strs(&["a", "b", "c"]),
+            strs(&["a", "b", "c"]),
+            b(true),
+            b(true),
+            b(true),
+            s("a-b-"),
+            s("bcd"),
+        ])
+    );
+    assert_eq!(
+        output(&outputs, "numbers"),
+        &Value::Tuple(vec![
+            i(7),
+            f(2.5),
+            i(3),
+            f(2.5),
+            f(4.0),
+            f(1024.0),
+            i(2),
+            i(3),
+            i(-3),
+            i(9),
+            f(7.0),
+            i(3),
+            i(1),
+            i(-7),
+        ])
+    );
+    assert_eq!(
+        output(&outputs, "parsed"),
+        &Value::Tuple(vec![i(42), f(1.5), s("2.5"), s("true"), s("7")])
+    );
+    assert_eq!(
+        output(&outputs, "lists"),
+        &Value::Tuple(vec![
+            ints(&[1, 2, 3]),
+            i(20),
+            i(3),
+            ints(&[1, 2, 3]),
+            ints(&[20, 40]),
+            ints(&[1, 2, 3]),
+            i(6),
+        ])
+    );
+    assert_eq!(
+        output(&outputs, "logic"),
+        &Value::Tuple(vec![b(true), s("pos"), i(15), b(true), b(false), b(false)])
+    );
+    assert_eq!(output(&outputs, "rec"), &Value::Record(vec![i(7), s("x")]));
+    assert_eq!(output(&outputs, "field"), &s("y"));
+    assert_eq!(output(&outputs, "tup"), &s("s"));
+}
+
+#[test]
+fn run_time_errors_name_the_failing_expression_and_record() {
+    use flow_executor::host::Failure;
+    let source = "input xs = range(0, 10)\noutput boom = xs |> map(x => 9223372036854775807 - 5 + x) |> sum()\n";
+    let package = compile(source);
+    let host = Host::new(HostConfig::default()).unwrap();
+    let module = host.load_stage(package.module().unwrap()).unwrap();
+    let mut instance = StageInstance::new(&host, &module);
+    let mut chunk = 0i64.to_le_bytes().to_vec();
+    chunk.extend_from_slice(&10i64.to_le_bytes());
+    let ctx = encode_value(&Value::Tuple(vec![Value::str("")]));
+    let error = instance.process(0, &chunk, &ctx, 0).unwrap_err();
+    let Failure::Runtime(record) = error.failure else {
+        panic!("expected an error record, got {:?}", error.failure);
+    };
+    assert_eq!(record.kind, "overflow");
+    assert_eq!(record.position, 6, "x = 6 is the first to overflow");
+    let span = &package.plan.spans[record.span_id as usize];
+    assert_eq!(span.file, "job.flow");
+    assert_eq!(
+        &source[span.start as usize..span.end as usize],
+        "9223372036854775807 - 5 + x"
+    );
+}
+
+#[test]
+fn unsupported_constructs_are_errors_not_wrong_answers() {
+    let analysis = common::analyze_files(&[(
+        "job.flow",
+        "extern fn score(s: str) -> float from \"tools/score.wasm\"\ninput ls = lines(\"*.txt\")\noutput total = ls |> map(l => score(l)) |> sum()\n",
+    )]);
+    assert!(!analysis.has_errors(), "{}", common::render(&analysis));
+    let root = analysis.program.jobs[0].root;
+    match package::build(&analysis, root) {
+        Err(flow_compiler::codegen::CodegenError::Unsupported(message)) => {
+            assert!(message.contains("extern fn score"), "{message}");
+        }
+        other => panic!("expected Unsupported, got {other:?}"),
+    }
+    // A reduce function that reads a param cannot run inside merge yet.
+    let analysis = common::analyze_files(&[(
+        "job.flow",
+        "param k: int = 2\ninput xs = range(0, 5)\noutput r = xs |> reduce((a, b) => a + b + k)\n",
+    )]);
+    let root = analysis.program.jobs[0].root;
+    assert!(matches!(
+        package::build(&analysis, root),
+        Err(flow_compiler::codegen::CodegenError::Unsupported(_))
+    ));
+}
+
+#[test]
+fn damaged_packages_are_rejected() {
+    let package = compile("input xs = range(0, 3)\noutput n = xs |> count()\n");
+    let bytes = package.to_bytes();
+    for len in [0, 7, 8, 12, bytes.len() / 2, bytes.len() - 1] {
+        assert!(
+            JobPackage::from_bytes(&bytes[..len]).is_err(),
+            "truncated to {len}"
+        );
+    }
+    let mut flipped = bytes.clone();
+    let last = flipped.len() - 1;
+    flipped[last] ^= 1;
+    assert!(
+        JobPackage::from_bytes(&flipped).is_err(),
+        "a changed module byte"
+    );
+    let mut longer = bytes.clone();
+    longer.push(0);
+    assert!(JobPackage::from_bytes(&longer).is_err());
 }
