@@ -634,3 +634,29 @@ fn damaged_packages_are_rejected() {
     longer.push(0);
     assert!(JobPackage::from_bytes(&longer).is_err());
 }
+
+#[test]
+fn every_example_compiles_or_names_what_is_unsupported() {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples");
+    let mut compiled = Vec::new();
+    for entry in std::fs::read_dir(root).unwrap() {
+        let dir = entry.unwrap().path();
+        let Ok(text) = std::fs::read_to_string(dir.join("job.flow")) else {
+            continue;
+        };
+        let analysis = common::analyze_files(&[("job.flow", &text)]);
+        let root = analysis.program.jobs[0].root;
+        match package::build(&analysis, root) {
+            Ok(package) => {
+                flow_compiler::codegen::validate(package.module().unwrap()).unwrap();
+                compiled.push(dir.display().to_string());
+            }
+            Err(flow_compiler::codegen::CodegenError::Unsupported(message)) => {
+                eprintln!("{}: {message}", dir.display());
+            }
+            Err(other) => panic!("{}: {other}", dir.display()),
+        }
+    }
+    eprintln!("compiled: {compiled:?}");
+    assert!(compiled.len() >= 7, "only {compiled:?} compiled");
+}
