@@ -11,6 +11,8 @@
 
 mod cmd;
 mod disk;
+mod progress;
+mod run;
 
 mod term;
 
@@ -22,6 +24,7 @@ use crate::term::{ColorChoice, Terminal};
 
 const EXAMPLES: &str = "\
 EXAMPLES:
+  flowc run examples/wordcount/job.flow       Run a job on this machine
   flowc check examples/wordcount/job.flow     Report errors and lints in a job
   flowc fmt examples/*/job.flow               Format files in place
   flowc explain E0201                         Explain one diagnostic code
@@ -42,6 +45,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     Check(cmd::check::CheckArgs),
+    Run(cmd::run::RunArgs),
     Fmt(cmd::fmt::FmtArgs),
     Explain(cmd::explain::ExplainArgs),
     Completions(cmd::completions::CompletionsArgs),
@@ -52,6 +56,7 @@ fn main() -> ExitCode {
     let terminal = Terminal::for_stderr(cli.color);
     let exit = match cli.command {
         Command::Check(args) => cmd::check::run(&args, &terminal),
+        Command::Run(args) => cmd::run::run(&args, &terminal),
         Command::Fmt(args) => cmd::fmt::run(&args, &terminal),
         Command::Explain(args) => cmd::explain::run(&args, &terminal),
         Command::Completions(args) => cmd::completions::run::<Cli>(&args),

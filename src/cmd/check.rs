@@ -41,9 +41,9 @@ pub enum MessageFormat {
 }
 
 /// A file named on the command line that could not be read.
-struct Unreadable {
-    path: String,
-    reason: String,
+pub(crate) struct Unreadable {
+    pub(crate) path: String,
+    pub(crate) reason: String,
 }
 
 pub fn run(args: &CheckArgs, terminal: &Terminal) -> Exit {
@@ -105,7 +105,7 @@ pub fn run(args: &CheckArgs, terminal: &Terminal) -> Exit {
     }
 }
 
-fn print_human(
+pub(crate) fn print_human(
     unreadable: &[Unreadable],
     diagnostics: &[Diagnostic],
     analysis: Option<&Analysis>,
@@ -161,7 +161,12 @@ fn print_json(unreadable: &[Unreadable], diagnostics: &[Diagnostic], analysis: O
 }
 
 /// The last line of human output: `error: 3 errors, 1 warning`.
-fn summary(errors: usize, warnings: usize, files: usize, options: RenderOptions) -> String {
+pub(crate) fn summary(
+    errors: usize,
+    warnings: usize,
+    files: usize,
+    options: RenderOptions,
+) -> String {
     let counted = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
     let (severity, ansi) = if errors > 0 {
         ("error", "1;31")

@@ -8,6 +8,7 @@ pub mod check;
 pub mod completions;
 pub mod explain;
 pub mod fmt;
+pub mod run;
 
 use std::process::ExitCode;
 
@@ -18,6 +19,8 @@ pub enum Exit {
     Success,
     /// `fmt --check` found files that are not formatted.
     Changes,
+    /// `run`: the job failed at run time.
+    Failed,
     /// The program or the command line has errors, or a file could not be
     /// read or written.
     Errors,
@@ -27,7 +30,7 @@ impl From<Exit> for ExitCode {
     fn from(exit: Exit) -> ExitCode {
         match exit {
             Exit::Success => ExitCode::SUCCESS,
-            Exit::Changes => ExitCode::from(1),
+            Exit::Changes | Exit::Failed => ExitCode::from(1),
             Exit::Errors => ExitCode::from(2),
         }
     }

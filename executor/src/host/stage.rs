@@ -26,6 +26,9 @@ pub enum Step {
     Merge,
     /// `stage_<k>_finish`: a partial into the final value.
     Finish,
+    /// `value_<k>`: a let or output computed from params and finished
+    /// stage results (the `k` is the value's index in the job plan).
+    Value,
 }
 
 impl Step {
@@ -35,12 +38,16 @@ impl Step {
             Step::Process => "process",
             Step::Merge => "merge",
             Step::Finish => "finish",
+            Step::Value => "value",
         }
     }
 
-    /// The export implementing this step of stage `stage`.
+    /// The export implementing this step of stage (or value) `stage`.
     pub fn export_name(self, stage: u32) -> String {
-        format!("stage_{stage}_{}", self.name())
+        match self {
+            Step::Value => format!("value_{stage}"),
+            _ => format!("stage_{stage}_{}", self.name()),
+        }
     }
 }
 
@@ -149,6 +156,12 @@ impl StageInstance {
     /// Runs `stage_<stage>_merge` on two partials. Returns the merged one.
     pub fn merge(&mut self, stage: u32, a: &[u8], b: &[u8]) -> Result<Vec<u8>, StageError> {
         self.call(stage, Step::Merge, &[a, b], None)
+    }
+
+    /// Runs `value_<value>` on an encoded context (docs/abi.md). Returns the
+    /// encoded value.
+    pub fn value(&mut self, value: u32, ctx: &[u8]) -> Result<Vec<u8>, StageError> {
+        self.call(value, Step::Value, &[ctx], None)
     }
 
     /// Runs `stage_<stage>_finish` on a partial. Returns the encoded value.

@@ -1,0 +1,282 @@
+//! `flowc run`: checks a job with the same analysis as `flowc check`,
+//! compiles it to a stage module, runs it on this machine's cores, and
+//! prints or writes its outputs.
+
+use std::io::IsTerminal;
+use std::path::Path;
+
+use clap::{Args, ValueEnum};
+use flow_compiler::codegen::CodegenError;
+use flow_lang::render::{self, RenderOptions};
+use flow_lang::{Diagnostic, Label, Span};
+use tokio::sync::broadcast;
+
+use super::Exit;
+use super::check::{Unreadable, print_human, summary};
+use crate::disk::{DiskProvider, display_path, read_source};
+use crate::run::{self, RunFailure, RunOptions, outputs, params};
+use crate::term::Terminal;
+
+const EXAMPLES: &str = "\
+EXAMPLES:
+  flowc run examples/wordcount/job.flow
+  flowc run job.flow --param top_n=5 --format json
+  flowc run job.flow --workers 1 --split 64KiB   One thread, small chunks
+  flowc run job.flow --quiet --format csv > out.csv";
+
+/// Run a job on this machine and print its outputs.
+#[derive(Debug, Args)]
+#[command(after_help = EXAMPLES)]
+pub struct RunArgs {
+    /// The job's `.flow` file.
+    #[arg(value_name = "FILE")]
+    file: String,
+
+    /// A param's value, parsed by its declared type (repeatable).
+    #[arg(long = "param", value_name = "NAME=VALUE")]
+    params: Vec<String>,
+
+    /// Worker threads (default: every core).
+    #[arg(long, value_name = "N")]
+    workers: Option<u32>,
+
+    /// Chunk size, overriding the policy's `split`: bytes of text (`4MiB`,
+    /// `64KiB`, `100`) or items of a `range`.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    split: Option<u64>,
+
+    /// How to print the outputs (default: `table` on a terminal, `json`
+    /// otherwise).
+    #[arg(long, value_enum)]
+    format: Option<OutputFormat>,
+
+    /// No progress display.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// Aligned text for people.
+    Table,
+    /// One JSON object of every output, in declaration order.
+    Json,
+    /// One JSON object per line: a line per list element.
+    Jsonl,
+    /// A CSV block per output, after a `# name` line.
+    Csv,
+}
+
+fn parse_size(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let split_at = t
+        .find(|c: char| !c.is_ascii_digit() && c != '_')
+        .unwrap_or(t.len());
+    let (number, unit) = t.split_at(split_at);
+    let number: u64 = number
+        .replace('_', "")
+        .parse()
+        .map_err(|_| format!("`{text}` is not a size such as 4MiB or 1000"))?;
+    let factor: u64 = match unit.trim() {
+        "" | "B" => 1,
+        "KB" => 1_000,
+        "MB" => 1_000_000,
+        "GB" => 1_000_000_000,
+        "KiB" => 1 << 10,
+        "MiB" => 1 << 20,
+        "GiB" => 1 << 30,
+        other => return Err(format!("unknown size unit `{other}`")),
+    };
+    number
+        .checked_mul(factor)
+        .filter(|n| *n > 0)
+        .ok_or_else(|| format!("`{text}` is not a positive size"))
+}
+
+pub fn run(args: &RunArgs, terminal: &Terminal) -> Exit {
+    let path = display_path(&args.file);
+    let mut provider = DiskProvider::new();
+    match read_source(&path) {
+        Ok(text) => provider.preload(path.clone(), text),
+        Err(reason) => {
+            print_human(&[Unreadable { path, reason }], &[], None, terminal.render);
+            return Exit::Errors;
+        }
+    }
+    let analysis = flow_compiler::analyze(std::slice::from_ref(&path), &provider);
+    if !analysis.diagnostics.is_empty() {
+        print_human(&[], &analysis.diagnostics, Some(&analysis), terminal.render);
+    }
+    if analysis.has_errors() {
+        let errors = analysis.diagnostics.iter().filter(|d| d.is_error()).count();
+        let warnings = analysis.diagnostics.len() - errors;
+        eprintln!(
+            "{}",
+            summary(errors, warnings, analysis.sources.len(), terminal.render)
+        );
+        return Exit::Errors;
+    }
+    let Some(root) = analysis.sources.find(&path) else {
+        return Exit::Errors;
+    };
+    let package = match flow_compiler::package::build(&analysis, root) {
+        Ok(package) => package,
+        Err(error) => {
+            let code = match error {
+                CodegenError::Unsupported(_) => "E0701",
+                _ => "E0702",
+            };
+            eprintln!(
+                "{}",
+                render::render_message(
+                    code,
+                    flow_lang::Severity::Error,
+                    &error.to_string(),
+                    None,
+                    terminal.render
+                )
+            );
+            return Exit::Errors;
+        }
+    };
+    let param_values = match params::resolve(&package.plan, &args.params) {
+        Ok(values) => values,
+        Err(message) => {
+            eprintln!(
+                "{}",
+                render::render_message(
+                    "E0603",
+                    flow_lang::Severity::Error,
+                    &message,
+                    None,
+                    terminal.render
+                )
+            );
+            return Exit::Errors;
+        }
+    };
+    let options = RunOptions {
+        workers: args
+            .workers
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get() as u32))
+            .max(1),
+        split: args.split,
+        quiet: args.quiet,
+    };
+    let (shutdown, _) = broadcast::channel(1);
+    watch_ctrl_c(shutdown.clone());
+    let result = match run::run(&package, param_values, &options, &shutdown) {
+        Ok(result) => result,
+        Err(failure) => {
+            eprintln!("{}", render_failure(&failure, &analysis, terminal.render));
+            return Exit::Failed;
+        }
+    };
+
+    let mut printed = Vec::new();
+    for (name, value, ty, to) in result.outputs {
+        match to {
+            Some(to) => {
+                let text = if to.ends_with(".csv") {
+                    outputs::csv(&value, &ty)
+                } else if to.ends_with(".jsonl") {
+                    let element = ty.element().cloned().unwrap_or(ty.clone());
+                    match &value {
+                        flow_runtime::Value::List(items) => items
+                            .iter()
+                            .map(|item| format!("{}\n", outputs::json(item, &element)))
+                            .collect(),
+                        other => format!("{}\n", outputs::json(other, &ty)),
+                    }
+                } else {
+                    format!("{}\n", outputs::json(&value, &ty))
+                };
+                if let Err(message) = outputs::write_atomically(Path::new(&to), &text) {
+                    eprintln!(
+                        "{}",
+                        render::render_message(
+                            "E0604",
+                            flow_lang::Severity::Error,
+                            &message,
+                            None,
+                            terminal.render
+                        )
+                    );
+                    return Exit::Failed;
+                }
+            }
+            None => printed.push((name, value, ty)),
+        }
+    }
+    let format = args.format.unwrap_or(if std::io::stdout().is_terminal() {
+        OutputFormat::Table
+    } else {
+        OutputFormat::Json
+    });
+    let text = match format {
+        OutputFormat::Json => format!("{}\n", outputs::json_object(&printed)),
+        OutputFormat::Jsonl => outputs::jsonl(&printed),
+        OutputFormat::Csv => outputs::csv_blocks(&printed),
+        OutputFormat::Table => outputs::table(&printed),
+    };
+    print!("{text}");
+    Exit::Success
+}
+
+/// Sends on `shutdown` when Ctrl-C is pressed.
+fn watch_ctrl_c(shutdown: broadcast::Sender<()>) {
+    let _ = std::thread::Builder::new()
+        .name("flowc-ctrl-c".into())
+        .spawn(move || {
+            let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
+            runtime.block_on(async {
+                if tokio::signal::ctrl_c().await.is_ok() {
+                    let _ = shutdown.send(());
+                }
+            });
+        });
+}
+
+/// A run-time failure with its source snippet, stage and data position.
+fn render_failure(
+    failure: &RunFailure,
+    analysis: &flow_compiler::Analysis,
+    options: RenderOptions,
+) -> String {
+    let mut message = failure.message.clone();
+    if let Some(stage) = &failure.stage {
+        message = format!("{message} (in {stage})");
+    }
+    let help = failure
+        .position
+        .as_ref()
+        .map(|position| format!("while processing {position}"));
+    let code = format!("runtime:{}", failure.kind);
+    if let Some((file, start, end)) = &failure.span
+        && let Some(file_id) = analysis.sources.find(file)
+    {
+        let mut diagnostic = Diagnostic::error(
+            &code,
+            message,
+            Label::new(
+                file_id,
+                Span::new(*start as usize, *end as usize),
+                "failed here",
+            ),
+        );
+        if let Some(help) = help {
+            diagnostic = diagnostic.with_help(help);
+        }
+        return render::render_one(&diagnostic, &analysis.sources, options);
+    }
+    let text = match help {
+        Some(help) => format!("{message}\n  {help}"),
+        None => message,
+    };
+    render::render_message(&code, flow_lang::Severity::Error, &text, None, options)
+}
