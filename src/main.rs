@@ -11,6 +11,7 @@
 
 mod cmd;
 mod disk;
+mod lsp;
 mod progress;
 mod run;
 
@@ -49,6 +50,7 @@ enum Command {
     Fmt(cmd::fmt::FmtArgs),
     Explain(cmd::explain::ExplainArgs),
     Completions(cmd::completions::CompletionsArgs),
+    Lsp(lsp::LspArgs),
 }
 
 fn main() -> ExitCode {
@@ -60,6 +62,7 @@ fn main() -> ExitCode {
         Command::Fmt(args) => cmd::fmt::run(&args, &terminal),
         Command::Explain(args) => cmd::explain::run(&args, &terminal),
         Command::Completions(args) => cmd::completions::run::<Cli>(&args),
+        Command::Lsp(args) => lsp::run(&args),
     };
     exit.into()
 }
