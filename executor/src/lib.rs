@@ -17,6 +17,8 @@
 //!   `PeerJob` over worker threads on this machine (`flowc run`).
 //! - [`stage_worker`]: compiled stages as the local transport's workers,
 //!   reading chunk bytes from a [`stage_worker::ChunkSource`].
+//! - [`input`]: the job's inputs on the submitting peer: globs, chunk
+//!   planning at record boundaries, and reading chunk bytes (IO).
 //! - [`host`]: the WebAssembly host (wasmtime): validates, compiles and
 //!   caches stage and `extern fn` tool modules by content hash, and runs them
 //!   sandboxed (no imports, bounded memory, a deadline per call) through the
@@ -70,6 +72,7 @@
 
 pub mod coverage;
 pub mod host;
+pub mod input;
 pub mod local;
 pub mod peer_job;
 pub mod policy;
