@@ -17,6 +17,7 @@ mod check;
 pub mod codegen;
 pub mod codes;
 pub mod index;
+pub mod interp;
 pub mod ir;
 pub mod lints;
 pub mod load;
