@@ -1,0 +1,798 @@
+//! The language server through the real binary: `flowc lsp` is started as
+//! an editor starts it, and spoken to over stdio with JSON-RPC framing
+//! (`Content-Length` headers and all).
+//!
+//! - Fixtures: every `tests/lsp/*.flow` and every `tests/lsp/*/main.flow`
+//!   (a multi-file project whose other files are imported) holds a cursor
+//!   marker `$0` (and optionally `$1`, the end of a range) and one or more
+//!   lines `// lsp: <request> [argument]`. The file is opened with the
+//!   markers removed, each request is sent at the cursor, and the answers
+//!   are compared with the snapshot `tests/snapshots/lsp__fixture@….snap`.
+//!   Requests: `diagnostics` (published after opening), `hover`,
+//!   `definition`, `references`, `prepareRename`, `rename NEW`,
+//!   `completion`, `signatureHelp`, `documentSymbol`, `formatting`,
+//!   `change "TEXT"` (an incremental edit replacing `$0`..`$1`, or what the
+//!   previous `change` put there, with the JSON string TEXT, answered by the
+//!   diagnostics published for the new version). Requests after a `change`
+//!   see the changed text at the cursor position of `$0`.
+//! - `check_and_server_agree_on_every_ui_file`: for every `tests/ui/*.flow`,
+//!   the server publishes the diagnostics `flowc check --message-format
+//!   json` prints (codes, severities, ranges, messages, related locations).
+//! - A handler that panics answers with an error and the server keeps going;
+//!   `shutdown` then `exit` ends it with status 0.
+//! - `large_file_change`: a generated 5,000-line job, an error introduced
+//!   and then removed by incremental edits; prints how long each round trip
+//!   from `didChange` to `publishDiagnostics` took (run with `--nocapture`).
+//!
+//! To add a fixture, write it and run `cargo insta test --accept --test lsp`
+//! (or `INSTA_UPDATE=always`), then read the new snapshot before committing.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+const FLOWC: &str = env!("CARGO_BIN_EXE_flowc");
+
+/// How long to wait for one message: generous, because tests run debug
+/// builds on a shared machine.
+const TIMEOUT: Duration = Duration::from_secs(60);
+
+// ----- a minimal LSP client ---------------------------------------------------
+
+/// A running `flowc lsp` and the messages it sent that nobody asked for yet.
+struct Server {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    messages: Receiver<Value>,
+    /// Notifications received while waiting for something else.
+    pending: Vec<Value>,
+    next_id: i64,
+}
+
+impl Server {
+    /// Starts the server and completes the `initialize` handshake.
+    fn start() -> Server {
+        let mut child = Command::new(FLOWC)
+            .arg("lsp")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start flowc lsp");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let stdin = child.stdin.take();
+        let (sender, messages) = channel();
+        std::thread::spawn(move || {
+            let mut reader = BufReader::new(stdout);
+            while let Some(message) = read_message(&mut reader) {
+                if sender.send(message).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut server = Server {
+            child,
+            stdin,
+            messages,
+            pending: Vec::new(),
+            next_id: 1,
+        };
+        let initialized = server.request(
+            "initialize",
+            json!({
+                "processId": null,
+                "rootUri": null,
+                "capabilities": {
+                    "textDocument": {
+                        "hover": { "contentFormat": ["markdown", "plaintext"] },
+                        "publishDiagnostics": { "relatedInformation": true }
+                    }
+                }
+            }),
+        );
+        assert!(
+            initialized["result"]["capabilities"].is_object(),
+            "initialize answered {initialized}"
+        );
+        server.notify("initialized", json!({}));
+        server
+    }
+
+    fn send(&mut self, message: &Value) {
+        let body = message.to_string();
+        let stdin = self.stdin.as_mut().expect("the server's stdin is open");
+        write!(stdin, "Content-Length: {}\r\n\r\n{body}", body.len()).expect("write to flowc lsp");
+        stdin.flush().expect("flush to flowc lsp");
+    }
+
+    fn notify(&mut self, method: &str, params: Value) {
+        self.send(&json!({ "jsonrpc": "2.0", "method": method, "params": params }));
+    }
+
+    /// Sends a request and returns the whole response (`result` or `error`).
+    fn request(&mut self, method: &str, params: Value) -> Value {
+        let id = self.next_id;
+        self.next_id += 1;
+        self.send(&json!({ "jsonrpc": "2.0", "id": id, "method": method, "params": params }));
+        loop {
+            let message = self.receive(&format!("the answer to {method}"));
+            if message.get("id") == Some(&json!(id)) && message.get("method").is_none() {
+                return message;
+            }
+            self.pending.push(message);
+        }
+    }
+
+    fn receive(&mut self, what: &str) -> Value {
+        match self.messages.recv_timeout(TIMEOUT) {
+            Ok(message) => message,
+            Err(RecvTimeoutError::Timeout) => panic!("no {what} within {TIMEOUT:?}"),
+            Err(RecvTimeoutError::Disconnected) => panic!("flowc lsp exited before {what}"),
+        }
+    }
+
+    /// The next `publishDiagnostics` for `uri` (with `version`, if given),
+    /// taken from the pending notifications first.
+    fn diagnostics(&mut self, uri: &str, version: Option<i64>) -> Value {
+        let wanted = |message: &Value| {
+            message["method"] == "textDocument/publishDiagnostics"
+                && message["params"]["uri"] == uri
+                && version.is_none_or(|v| message["params"]["version"] == v)
+        };
+        if let Some(at) = self.pending.iter().position(wanted) {
+            return self.pending.remove(at)["params"].take();
+        }
+        loop {
+            let message = self.receive(&format!("diagnostics for {uri}"));
+            if wanted(&message) {
+                return message["params"].clone();
+            }
+            self.pending.push(message);
+        }
+    }
+
+    fn open(&mut self, uri: &str, text: &str) {
+        self.notify(
+            "textDocument/didOpen",
+            json!({ "textDocument": { "uri": uri, "languageId": "flow", "version": 1, "text": text } }),
+        );
+    }
+
+    /// Sends `shutdown` and `exit` and returns the exit status code.
+    fn shutdown(mut self) -> Option<i32> {
+        let answer = self.request("shutdown", Value::Null);
+        assert!(answer.get("error").is_none(), "shutdown answered {answer}");
+        self.notify("exit", Value::Null);
+        drop(self.stdin.take());
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait for flowc lsp") {
+                return status.code();
+            }
+            assert!(Instant::now() < deadline, "flowc lsp did not exit");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        // A test that failed half-way must not leave the server running.
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// Reads one framed message; `None` at the end of the stream.
+fn read_message(reader: &mut impl BufRead) -> Option<Value> {
+    let mut length = None;
+    loop {
+        let mut header = String::new();
+        if reader.read_line(&mut header).ok()? == 0 {
+            return None;
+        }
+        let header = header.trim_end();
+        if header.is_empty() {
+            break;
+        }
+        if let Some(value) = header.strip_prefix("Content-Length:") {
+            length = value.trim().parse::<usize>().ok();
+        }
+    }
+    let mut body = vec![0; length?];
+    reader.read_exact(&mut body).ok()?;
+    Some(serde_json::from_slice(&body).expect("the server sends JSON"))
+}
+
+/// The `file:` URI of an absolute path (percent-encoding what a URI cannot
+/// hold as is).
+fn file_uri(path: &Path) -> String {
+    let text = path.to_string_lossy().replace('\\', "/");
+    let mut out = String::from("file://");
+    if !text.starts_with('/') {
+        out.push('/');
+    }
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || b"/-._~".contains(&byte) {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+/// The LSP position (UTF-16 code units in a line) of a byte offset.
+fn position_of(text: &str, offset: usize) -> Value {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count();
+    let line_start = before.rfind('\n').map_or(0, |at| at + 1);
+    let character: usize = before[line_start..].chars().map(char::len_utf16).sum();
+    json!({ "line": line, "character": character })
+}
+
+fn range_of(text: &str, start: usize, end: usize) -> Value {
+    json!({ "start": position_of(text, start), "end": position_of(text, end) })
+}
+
+#[test]
+fn position_of_counts_utf16_code_units() {
+    let text = "ab\nπ😀x\n";
+    assert_eq!(position_of(text, 0), json!({ "line": 0, "character": 0 }));
+    assert_eq!(position_of(text, 3), json!({ "line": 1, "character": 0 }));
+    // π is one UTF-16 unit (two bytes), 😀 two units (four bytes).
+    assert_eq!(position_of(text, 5), json!({ "line": 1, "character": 1 }));
+    assert_eq!(position_of(text, 9), json!({ "line": 1, "character": 3 }));
+}
+
+// ----- fixtures -----------------------------------------------------------------
+
+fn fixtures_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests")
+        .join("lsp")
+}
+
+/// A fixture's text with its markers removed, and where they were.
+struct Marked {
+    text: String,
+    cursor: usize,
+    end: Option<usize>,
+    requests: Vec<String>,
+}
+
+fn parse_fixture(raw: &str) -> Marked {
+    let cursor = raw.find("$0").expect("a fixture has a `$0` cursor marker");
+    let mut text = raw.replacen("$0", "", 1);
+    let end = text.find("$1");
+    if let Some(end) = end {
+        text = text.replacen("$1", "", 1);
+    }
+    let requests = text
+        .lines()
+        .filter_map(|line| line.trim_start().strip_prefix("// lsp:"))
+        .map(|request| request.trim().to_string())
+        .collect::<Vec<_>>();
+    assert!(
+        !requests.is_empty(),
+        "a fixture names its requests with `// lsp: …`"
+    );
+    Marked {
+        text,
+        cursor,
+        end,
+        requests,
+    }
+}
+
+/// Replaces the machine-specific folder of the fixtures in every URI.
+fn normalize(value: &Value, fixtures_uri: &str) -> Value {
+    match value {
+        Value::String(text) => Value::String(text.replace(fixtures_uri, "file:///fixtures")),
+        Value::Array(items) => {
+            Value::Array(items.iter().map(|v| normalize(v, fixtures_uri)).collect())
+        }
+        Value::Object(fields) => Value::Object(
+            fields
+                .iter()
+                .map(|(key, v)| {
+                    (
+                        key.replace(fixtures_uri, "file:///fixtures"),
+                        normalize(v, fixtures_uri),
+                    )
+                })
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+/// Completion lists are long; the snapshot keeps what a user sees in the
+/// list (label, kind, detail) and the first line of each item's docs.
+fn summarize_completion(result: &Value) -> Value {
+    let items = match result {
+        Value::Array(items) => items.clone(),
+        Value::Object(list) => list["items"].as_array().cloned().unwrap_or_default(),
+        _ => return result.clone(),
+    };
+    Value::Array(
+        items
+            .iter()
+            .map(|item| {
+                let docs = item["documentation"]["value"]
+                    .as_str()
+                    .or_else(|| item["documentation"].as_str())
+                    .map(|docs| {
+                        // The text after the fenced signature, first line.
+                        let prose = match docs.strip_prefix("```") {
+                            Some(fenced) => fenced.split_once("```").map_or("", |(_, rest)| rest),
+                            None => docs,
+                        };
+                        prose
+                            .lines()
+                            .find(|l| !l.trim().is_empty())
+                            .unwrap_or("")
+                            .to_string()
+                    });
+                json!({
+                    "label": item["label"],
+                    "kind": item["kind"],
+                    "detail": item["detail"],
+                    "docs": docs,
+                })
+            })
+            .collect(),
+    )
+}
+
+fn run_fixture(path: &Path) -> String {
+    let raw = std::fs::read_to_string(path).expect("read fixture");
+    let marked = parse_fixture(&raw);
+    let uri = file_uri(path);
+    let fixtures_uri = file_uri(&fixtures_dir());
+    let cursor = position_of(&marked.text, marked.cursor);
+    let document = json!({ "uri": uri });
+    let at = json!({ "textDocument": document, "position": cursor });
+
+    let mut server = Server::start();
+    server.open(&uri, &marked.text);
+    let opened = server.diagnostics(&uri, Some(1));
+    let mut version = 1;
+    // The text after the `change`s so far, and the end of the slot they
+    // replace (it starts at the cursor).
+    let mut current = marked.text.clone();
+    let mut slot_end = marked.end.unwrap_or(marked.cursor);
+    let mut out = String::new();
+    for request in &marked.requests {
+        let (name, argument) = request.split_once(' ').unwrap_or((request.as_str(), ""));
+        let answer = match name {
+            "diagnostics" => opened["diagnostics"].clone(),
+            "change" => {
+                let new_text: String =
+                    serde_json::from_str(argument).expect("`change` takes a JSON string");
+                version += 1;
+                server.notify(
+                    "textDocument/didChange",
+                    json!({
+                        "textDocument": { "uri": uri, "version": version },
+                        "contentChanges": [{
+                            "range": range_of(&current, marked.cursor, slot_end),
+                            "text": new_text,
+                        }],
+                    }),
+                );
+                current.replace_range(marked.cursor..slot_end, &new_text);
+                slot_end = marked.cursor + new_text.len();
+                server.diagnostics(&uri, Some(version))["diagnostics"].clone()
+            }
+            _ => {
+                let (method, params) = match name {
+                    "hover" => ("textDocument/hover", at.clone()),
+                    "definition" => ("textDocument/definition", at.clone()),
+                    "references" => (
+                        "textDocument/references",
+                        json!({ "textDocument": document, "position": cursor, "context": { "includeDeclaration": true } }),
+                    ),
+                    "prepareRename" => ("textDocument/prepareRename", at.clone()),
+                    "rename" => (
+                        "textDocument/rename",
+                        json!({ "textDocument": document, "position": cursor, "newName": argument }),
+                    ),
+                    "completion" => ("textDocument/completion", at.clone()),
+                    "signatureHelp" => ("textDocument/signatureHelp", at.clone()),
+                    "documentSymbol" => (
+                        "textDocument/documentSymbol",
+                        json!({ "textDocument": document }),
+                    ),
+                    "formatting" => (
+                        "textDocument/formatting",
+                        json!({ "textDocument": document, "options": { "tabSize": 2, "insertSpaces": true } }),
+                    ),
+                    other => panic!("{}: unknown request `{other}`", path.display()),
+                };
+                let response = server.request(method, params);
+                let answer = response.get("result").cloned().unwrap_or(response);
+                if name == "completion" {
+                    summarize_completion(&answer)
+                } else {
+                    answer
+                }
+            }
+        };
+        let pretty =
+            serde_json::to_string_pretty(&normalize(&answer, &fixtures_uri)).expect("JSON prints");
+        out.push_str(&format!("== {request}\n{pretty}\n"));
+    }
+    assert_eq!(
+        server.shutdown(),
+        Some(0),
+        "flowc lsp exits with 0 after shutdown"
+    );
+    out
+}
+
+#[test]
+fn fixture() {
+    insta::glob!("lsp/*.flow", |path| {
+        insta::assert_snapshot!(run_fixture(path));
+    });
+}
+
+#[test]
+fn fixture_project() {
+    insta::glob!("lsp/*/main.flow", |path| {
+        insta::assert_snapshot!(run_fixture(path));
+    });
+}
+
+// ----- robustness ---------------------------------------------------------------
+
+#[test]
+fn a_handler_that_panics_answers_an_error_and_the_server_keeps_running() {
+    let mut server = Server::start();
+    let uri = "file:///nowhere/panic.flow";
+    let text = "param n: int = 1\noutput o = n + 1\n";
+    server.open(uri, text);
+    let diagnostics = server.diagnostics(uri, Some(1));
+    assert_eq!(diagnostics["diagnostics"], json!([]), "{diagnostics}");
+
+    let answer = server.request("flowc/panic", json!({}));
+    assert!(
+        answer["error"]["message"].is_string(),
+        "the panic answered {answer}"
+    );
+    assert!(answer.get("result").is_none(), "{answer}");
+
+    // Still answering, with the same analysis: `n` in `n + 1`.
+    let hover = server.request(
+        "textDocument/hover",
+        json!({ "textDocument": { "uri": uri }, "position": { "line": 1, "character": 11 } }),
+    );
+    let contents = hover["result"]["contents"]["value"].as_str().unwrap_or("");
+    assert!(contents.contains("int"), "hover after the panic: {hover}");
+
+    // A request about a document that is not open is an error, not a crash.
+    let unknown = server.request(
+        "textDocument/hover",
+        json!({ "textDocument": { "uri": "file:///not/open.flow" }, "position": { "line": 0, "character": 0 } }),
+    );
+    assert!(unknown.get("error").is_some(), "{unknown}");
+    // Nonsense parameters too.
+    let bad = server.request("textDocument/definition", json!({ "position": "here" }));
+    assert!(bad.get("error").is_some(), "{bad}");
+
+    assert_eq!(server.shutdown(), Some(0));
+}
+
+#[test]
+fn incremental_edits_in_utf16_positions_reach_the_analysis() {
+    let mut server = Server::start();
+    let uri = "file:///nowhere/utf16.flow";
+    // `😀` is two UTF-16 code units: an edit after it on the same line is
+    // only right if the server counts positions in UTF-16.
+    let text = "let s = \"😀\" + \"x\"\noutput o = len(s)\n";
+    server.open(uri, text);
+    assert_eq!(server.diagnostics(uri, Some(1))["diagnostics"], json!([]));
+    // Replace the `"x"` (UTF-16 columns 15..18 of line 0) with `1`: a type error.
+    let start = text.find("\"x\"").expect("the literal");
+    server.notify(
+        "textDocument/didChange",
+        json!({
+            "textDocument": { "uri": uri, "version": 2 },
+            "contentChanges": [{ "range": range_of(text, start, start + 3), "text": "1" }],
+        }),
+    );
+    let published = server.diagnostics(uri, Some(2));
+    let diagnostics = published["diagnostics"].as_array().expect("a list");
+    assert_eq!(diagnostics.len(), 1, "{published}");
+    assert_eq!(
+        diagnostics[0]["range"]["start"]["line"], 0,
+        "the error is on the edited line: {published}"
+    );
+    // Two edits in one notification apply in order: undo to valid text,
+    // then insert a second line that uses a name that does not exist.
+    server.notify(
+        "textDocument/didChange",
+        json!({
+            "textDocument": { "uri": uri, "version": 3 },
+            "contentChanges": [
+                { "range": { "start": { "line": 0, "character": 15 }, "end": { "line": 0, "character": 16 } }, "text": "\"y\"" },
+                { "range": { "start": { "line": 2, "character": 0 }, "end": { "line": 2, "character": 0 } }, "text": "output p = missing_name\n" },
+            ],
+        }),
+    );
+    let published = server.diagnostics(uri, Some(3));
+    let diagnostics = published["diagnostics"].as_array().expect("a list");
+    assert_eq!(diagnostics.len(), 1, "{published}");
+    assert_eq!(diagnostics[0]["code"], "E0101", "{published}");
+    assert_eq!(
+        diagnostics[0]["range"],
+        json!({ "start": { "line": 2, "character": 11 }, "end": { "line": 2, "character": 23 } }),
+        "{published}"
+    );
+    assert_eq!(server.shutdown(), Some(0));
+}
+
+// ----- the same diagnostics as `flowc check` ------------------------------------
+
+/// The diagnostics `flowc check --message-format json` prints for one file,
+/// as the LSP diagnostics the server should publish for that file.
+fn expected_from_check(path: &Path, text: &str) -> Vec<Value> {
+    let output = Command::new(FLOWC)
+        .args(["check", "--message-format", "json"])
+        .arg(path)
+        .output()
+        .expect("run flowc check");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let path_text = path.to_string_lossy();
+    let mut out = Vec::new();
+    for line in stdout.lines() {
+        let value: Value = serde_json::from_str(line).expect("one JSON object per line");
+        if value["type"] != "diagnostic" || value["file"].as_str() != Some(&*path_text) {
+            continue;
+        }
+        let labels = value["labels"].as_array().cloned().unwrap_or_default();
+        let primary = labels
+            .iter()
+            .find(|label| label["primary"] == true)
+            .expect("a diagnostic has a primary label");
+        let span = |label: &Value| {
+            let start = label["start"].as_u64().expect("start") as usize;
+            let end = label["end"].as_u64().expect("end") as usize;
+            (start, end)
+        };
+        let (start, end) = span(primary);
+        let mut message = value["message"].as_str().unwrap_or("").to_string();
+        if let Some(label) = primary["message"].as_str().filter(|m| !m.is_empty()) {
+            message.push('\n');
+            message.push_str(label);
+        }
+        if let Some(help) = value["help"].as_str() {
+            message.push_str("\nhelp: ");
+            message.push_str(help);
+        }
+        let related: Vec<Value> = labels
+            .iter()
+            .filter(|label| label["primary"] != true)
+            .map(|label| {
+                // Secondary labels in this file are compared by range;
+                // in another file, by its name.
+                let range = if label["file"].as_str() == Some(&*path_text) {
+                    let (start, end) = span(label);
+                    range_of(text, start, end)
+                } else {
+                    Value::Null
+                };
+                json!({ "file": label["file"], "range": range, "message": label["message"] })
+            })
+            .collect();
+        out.push(json!({
+            "code": value["code"],
+            "severity": if value["severity"] == "error" { 1 } else { 2 },
+            "range": range_of(text, start, end),
+            "message": message,
+            "related": related,
+        }));
+    }
+    out
+}
+
+/// The path of a `file:` URI, percent-decoded.
+fn uri_path(uri: &str) -> String {
+    let encoded = uri.strip_prefix("file://").unwrap_or(uri);
+    let bytes = encoded.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let escaped = (bytes[i] == b'%')
+            .then(|| encoded.get(i + 1..i + 3))
+            .flatten()
+            .and_then(|hex| u8::from_str_radix(hex, 16).ok());
+        match escaped {
+            Some(byte) => {
+                out.push(byte);
+                i += 3;
+            }
+            None => {
+                out.push(bytes[i]);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The server's diagnostics in the shape of [`expected_from_check`].
+fn comparable(published: &Value, path: &Path) -> Vec<Value> {
+    let path_text = path.to_string_lossy();
+    let list = |value: &Value| value.as_array().cloned().unwrap_or_default();
+    list(&published["diagnostics"])
+        .iter()
+        .map(|diagnostic| {
+            let related: Vec<Value> = list(&diagnostic["relatedInformation"])
+                .iter()
+                .map(|info| {
+                    let file = uri_path(info["location"]["uri"].as_str().unwrap_or(""));
+                    let range = if file == path_text {
+                        info["location"]["range"].clone()
+                    } else {
+                        Value::Null
+                    };
+                    json!({ "file": file, "range": range, "message": info["message"] })
+                })
+                .collect();
+            json!({
+                "code": diagnostic["code"],
+                "severity": diagnostic["severity"],
+                "range": diagnostic["range"],
+                "message": diagnostic["message"],
+                "related": related,
+            })
+        })
+        .collect()
+}
+
+#[test]
+fn check_and_server_agree_on_every_ui_file() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files: Vec<PathBuf> = std::fs::read_dir(root.join("tests").join("ui"))
+        .expect("tests/ui exists")
+        .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+        .filter(|path| path.extension().is_some_and(|ext| ext == "flow"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 20, "only {} UI files", files.len());
+
+    let mut server = Server::start();
+    let mut disagreements = Vec::new();
+    let mut compared = 0;
+    for path in &files {
+        let text = std::fs::read_to_string(path).expect("read ui file");
+        let expected = expected_from_check(path, &text);
+        let uri = file_uri(path);
+        server.open(&uri, &text);
+        let published = server.diagnostics(&uri, Some(1));
+        let actual = comparable(&published, path);
+        compared += expected.len();
+        if actual != expected {
+            disagreements.push(format!(
+                "{}:\n  flowc check: {}\n  flowc lsp:   {}",
+                path.display(),
+                serde_json::to_string_pretty(&expected).unwrap_or_default(),
+                serde_json::to_string_pretty(&actual).unwrap_or_default()
+            ));
+        }
+        server.notify(
+            "textDocument/didClose",
+            json!({ "textDocument": { "uri": uri } }),
+        );
+    }
+    assert!(compared > 50, "only {compared} diagnostics compared");
+    assert!(
+        disagreements.is_empty(),
+        "{} of {} files disagree:\n{}",
+        disagreements.len(),
+        files.len(),
+        disagreements.join("\n")
+    );
+    assert_eq!(server.shutdown(), Some(0));
+}
+
+// ----- a large file -------------------------------------------------------------
+
+/// A valid job of about `lines` lines in the style of the examples (the same
+/// shape as the checker benchmark, `compiler/benches/check.rs`).
+fn generate(lines: usize) -> String {
+    let mut out = String::from(
+        "//! A generated job for the language server test.\n\
+         input corpus = lines(\"data/*.txt\")\n\
+         input ids = range(0, 1_000_000)\n",
+    );
+    let mut group = 0;
+    while out.lines().count() < lines {
+        let g = group;
+        out.push_str(&format!(
+            "\n/// Group {g}.\n\
+             type Row{g} = {{ city: str, temp: float, count: int }}\n\
+             param limit{g}: int = {g}\n\
+             input rows{g}: Row{g} = csv(\"data/rows{g}/*.csv\")\n\
+             fn hot{g}(r: Row{g}) -> bool = r.temp > 20.5 and r.count < limit{g}\n\
+             fn steps{g}(n: int, acc: int) -> int =\n  \
+               if n <= 1 then acc\n  \
+               else if n % 2 == 0 then steps{g}(n / 2, acc + 1)\n  \
+               else steps{g}(3 * n + 1, acc + 1)\n\
+             let total{g} = rows{g} |> map(r => r.temp) |> sum()\n\
+             let n{g} = rows{g} |> count()\n\
+             output mean{g} = total{g} / float(n{g})\n\
+             output hot_cities{g} = rows{g} |> filter(hot{g}) |> count_by(r => r.city) |> top(10, by: p => p.1)\n"
+        ));
+        group += 1;
+    }
+    out
+}
+
+#[test]
+fn large_file_change() {
+    let text = generate(5_000);
+    let line_count = text.lines().count();
+    let mut server = Server::start();
+    let uri = "file:///nowhere/large.flow";
+    server.open(uri, &text);
+    let opened = server.diagnostics(uri, Some(1));
+    assert_eq!(
+        opened["diagnostics"],
+        json!([]),
+        "the generated job is valid"
+    );
+
+    // Near the end of the file, `20.5` becomes `"hot"`: a type error there;
+    // then back, which clears it.
+    let at = text.rfind("20.5").expect("a float literal");
+    let start = position_of(&text, at);
+    let end = position_of(&text, at + 4);
+    let mut round_trips = Vec::new();
+    for (version, new_text, errors) in [
+        (2, "\"hot\"", 1),
+        (3, "20.5", 0),
+        (4, "\"hot\"", 1),
+        (5, "20.5", 0),
+    ] {
+        let replaced_end = if version % 2 == 0 {
+            end.clone()
+        } else {
+            json!({ "line": start["line"], "character": start["character"].as_u64().unwrap_or(0) + 5 })
+        };
+        let sent = Instant::now();
+        server.notify(
+            "textDocument/didChange",
+            json!({
+                "textDocument": { "uri": uri, "version": version },
+                "contentChanges": [{ "range": { "start": start, "end": replaced_end }, "text": new_text }],
+            }),
+        );
+        let published = server.diagnostics(uri, Some(version));
+        round_trips.push(sent.elapsed());
+        let diagnostics = published["diagnostics"].as_array().expect("a list");
+        assert_eq!(diagnostics.len(), errors, "version {version}: {published}");
+        if let Some(first) = diagnostics.first() {
+            assert_eq!(
+                first["range"]["start"]["line"], start["line"],
+                "{published}"
+            );
+        }
+    }
+    round_trips.sort();
+    eprintln!(
+        "flowc lsp, {line_count}-line file: didChange -> publishDiagnostics in {:?} (fastest), {:?} (slowest) over {} edits",
+        round_trips[0],
+        round_trips[round_trips.len() - 1],
+        round_trips.len()
+    );
+    assert_eq!(server.shutdown(), Some(0));
+}
