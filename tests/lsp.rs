@@ -56,8 +56,13 @@ struct Server {
 impl Server {
     /// Starts the server and completes the `initialize` handshake.
     fn start() -> Server {
+        Server::start_with(&["lsp"])
+    }
+
+    /// Starts `flowc` with these arguments as an editor would.
+    fn start_with(args: &[&str]) -> Server {
         let mut child = Command::new(FLOWC)
-            .arg("lsp")
+            .args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -455,7 +460,8 @@ fn fixture_project() {
 
 #[test]
 fn a_handler_that_panics_answers_an_error_and_the_server_keeps_running() {
-    let mut server = Server::start();
+    // VS Code's client passes `--stdio`.
+    let mut server = Server::start_with(&["lsp", "--stdio"]);
     let uri = "file:///nowhere/panic.flow";
     let text = "param n: int = 1\noutput o = n + 1\n";
     server.open(uri, text);
@@ -795,4 +801,38 @@ fn large_file_change() {
         round_trips.len()
     );
     assert_eq!(server.shutdown(), Some(0));
+}
+
+/// An imported file that is not open changes on disk: the client's
+/// `workspace/didChangeWatchedFiles` makes the server analyse the open
+/// document that imports it again.
+#[test]
+fn a_changed_import_on_disk_is_analysed_again() {
+    let folder = std::env::temp_dir().join(format!("flowc-lsp-watch-{}", std::process::id()));
+    std::fs::create_dir_all(&folder).expect("temp folder");
+    let lib = folder.join("lib.flow");
+    let main = folder.join("main.flow");
+    std::fs::write(&lib, "fn twice(x: int) -> int = x * 2\n").expect("write lib");
+    let main_text = "import \"lib.flow\"\noutput four = twice(2)\n";
+    std::fs::write(&main, main_text).expect("write main");
+
+    let mut server = Server::start();
+    let main_uri = file_uri(&main);
+    server.open(&main_uri, main_text);
+    let clean = server.diagnostics(&main_uri, Some(1));
+    assert_eq!(clean["diagnostics"], json!([]), "{clean}");
+
+    std::fs::write(&lib, "fn twice(x: str) -> str = x + x\n").expect("rewrite lib");
+    server.notify(
+        "workspace/didChangeWatchedFiles",
+        json!({ "changes": [{ "uri": file_uri(&lib), "type": 2 }] }),
+    );
+    let broken = server.diagnostics(&main_uri, Some(1));
+    let codes: Vec<&Value> = broken["diagnostics"]
+        .as_array()
+        .map(|list| list.iter().map(|d| &d["code"]).collect())
+        .unwrap_or_default();
+    assert_eq!(codes, vec![&json!("E0302")], "{broken}");
+    assert_eq!(server.shutdown(), Some(0));
+    let _ = std::fs::remove_dir_all(&folder);
 }

@@ -28,11 +28,11 @@ use clap::Args;
 use lsp_server::{Connection, ErrorCode, Message, Notification, Request, Response};
 use lsp_types::notification::Notification as _;
 use lsp_types::{
-    CompletionOptions, DidChangeTextDocumentParams, DidCloseTextDocumentParams,
-    DidOpenTextDocumentParams, DidSaveTextDocumentParams, HoverProviderCapability, OneOf,
-    PublishDiagnosticsParams, RenameOptions, ServerCapabilities, ServerInfo, SignatureHelpOptions,
-    TextDocumentSyncCapability, TextDocumentSyncKind, TextDocumentSyncOptions,
-    TextDocumentSyncSaveOptions,
+    CompletionOptions, DidChangeTextDocumentParams, DidChangeWatchedFilesParams,
+    DidCloseTextDocumentParams, DidOpenTextDocumentParams, DidSaveTextDocumentParams,
+    HoverProviderCapability, OneOf, PublishDiagnosticsParams, RenameOptions, ServerCapabilities,
+    ServerInfo, SignatureHelpOptions, TextDocumentSyncCapability, TextDocumentSyncKind,
+    TextDocumentSyncOptions, TextDocumentSyncSaveOptions,
 };
 use serde_json::Value;
 
@@ -47,7 +47,12 @@ EXAMPLES:
 /// Run the language server on standard input and output (for editors).
 #[derive(Debug, Args)]
 #[command(after_help = EXAMPLES)]
-pub struct LspArgs {}
+pub struct LspArgs {
+    /// Talk over standard input and output: the only transport, and the
+    /// default. Accepted because clients such as VS Code's pass it.
+    #[arg(long)]
+    stdio: bool,
+}
 
 /// What a request handler returns: the result, or an error message for the
 /// client.
@@ -199,7 +204,8 @@ fn publish(connection: &Connection, state: &mut State) {
 
 fn notify(state: &mut State, notification: Notification) -> Result<(), String> {
     use lsp_types::notification::{
-        DidChangeTextDocument, DidCloseTextDocument, DidOpenTextDocument, DidSaveTextDocument,
+        DidChangeTextDocument, DidChangeWatchedFiles, DidCloseTextDocument, DidOpenTextDocument,
+        DidSaveTextDocument,
     };
     match notification.method.as_str() {
         DidOpenTextDocument::METHOD => {
@@ -230,6 +236,14 @@ fn notify(state: &mut State, notification: Notification) -> Result<(), String> {
         DidCloseTextDocument::METHOD => {
             let params: DidCloseTextDocumentParams = parse_params(notification.params)?;
             state.close(&uri_to_path(&params.text_document.uri));
+        }
+        DidChangeWatchedFiles::METHOD => {
+            // Files changed on disk (a `git checkout`, another editor):
+            // open documents that import them are analysed again.
+            let params: DidChangeWatchedFilesParams = parse_params(notification.params)?;
+            for change in &params.changes {
+                state.touch(&uri_to_path(&change.uri));
+            }
         }
         DidSaveTextDocument::METHOD => {
             // A saved file may be imported by open documents that read it
