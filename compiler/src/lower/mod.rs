@@ -23,8 +23,8 @@ use crate::Analysis;
 use crate::codegen::CodegenError;
 use crate::ir::{Body, FnId, Function, IrType, JobIr, SpanTable, Stage, ValueDef};
 use crate::plan::{
-    ABI_VERSION, JobPlan, PlanArg, PlanFormat, PlanInput, PlanLiteral, PlanParam, PlanSource,
-    PlanSpan, PlanStage, PlanValue, ValueKind,
+    ABI_VERSION, JobPlan, PlanArg, PlanFormat, PlanGraph, PlanInput, PlanLiteral, PlanParam,
+    PlanSource, PlanSpan, PlanStage, PlanValue, ValueKind,
 };
 use crate::program::{DefId, Job, Literal, OutputFormat, SourceKind, SubmitValue};
 use crate::types::Ty;
@@ -572,13 +572,21 @@ impl<'a> Lowerer<'a> {
             .spans
             .spans
             .iter()
-            .map(|(file, span)| PlanSpan {
-                file: analysis.sources.get(*file).path.clone(),
-                start: span.start,
-                end: span.end,
+            .map(|(file, span)| {
+                let source = analysis.sources.get(*file);
+                PlanSpan {
+                    file: source.path.clone(),
+                    start: span.start,
+                    end: span.end,
+                    text: source
+                        .text
+                        .get(span.start as usize..span.end as usize)
+                        .unwrap_or_default()
+                        .to_owned(),
+                }
             })
             .collect();
-        Ok(Lowered {
+        let mut lowered = Lowered {
             ir: JobIr {
                 params: param_types,
                 inputs: input_types,
@@ -597,8 +605,11 @@ impl<'a> Lowerer<'a> {
                 spans,
                 policy: serde_json::to_value(&job.policy).unwrap_or(serde_json::Value::Null),
                 module: String::new(),
+                graph: PlanGraph::default(),
             },
-        })
+        };
+        lowered.plan.graph = PlanGraph::build(&lowered.ir, &lowered.plan);
+        Ok(lowered)
     }
 }
 

@@ -8,9 +8,20 @@
 //! in a later *phase*; the value reaches it in `ctx` (docs/abi.md).
 //!
 //! The plan is serde-serializable: `flowc build` writes it into a
-//! [`crate::package::JobPackage`].
+//! [`crate::package::JobPackage`]. [`graph`] holds the same job as a stage
+//! graph (inputs, fused chains, aggregations, values; data and phase edges)
+//! and draws it for `flowc graph`.
+//!
+//! Where the stream ends: a stage ends at its aggregation. Everything after
+//! it (`count_by(k) |> top(10, by: f)`, `sum / float(n)`) works on the
+//! finished value, a list or scalar, and belongs to a [`PlanValue`] computed
+//! on the origin.
+
+pub mod graph;
 
 use serde::{Deserialize, Serialize};
+
+pub use graph::{PlanEdge, PlanGraph, PlanNode};
 
 use crate::ir::IrType;
 
@@ -128,6 +139,10 @@ pub struct PlanSpan {
     pub file: String,
     pub start: u32,
     pub end: u32,
+    /// The source text of the span, for error messages on peers that do
+    /// not have the source.
+    #[serde(default)]
+    pub text: String,
 }
 
 /// The whole plan of one job.
@@ -149,6 +164,9 @@ pub struct JobPlan {
     /// The blake3 hex digest of the stage module (a key of
     /// [`crate::package::JobPackage::modules`]).
     pub module: String,
+    /// The stage graph ([`graph`]), for drawing and inspection.
+    #[serde(default)]
+    pub graph: PlanGraph,
 }
 
 impl JobPlan {
