@@ -27,7 +27,7 @@
 //! To add a fixture, write it and run `cargo insta test --accept --test lsp`
 //! (or `INSTA_UPDATE=always`), then read the new snapshot before committing.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
@@ -276,7 +276,7 @@ fn parse_fixture(raw: &str) -> Marked {
     let cursor = raw.find("$0").expect("a fixture has a `$0` cursor marker");
     let mut text = raw.replacen("$0", "", 1);
     let end = text.find("$1");
-    if let Some(end) = end {
+    if end.is_some() {
         text = text.replacen("$1", "", 1);
     }
     let requests = text
