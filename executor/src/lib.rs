@@ -19,6 +19,9 @@
 //!   reading chunk bytes from a [`stage_worker::ChunkSource`].
 //! - [`input`]: the job's inputs on the submitting peer: globs, chunk
 //!   planning at record boundaries, and reading chunk bytes (IO).
+//! - [`output`]: rendering finished values (`--format table|json|jsonl|csv`)
+//!   and the atomic writers of `output … to "path"` (IO).
+//! - [`params`]: `--param name=value` parsed by the declared types.
 //! - [`host`]: the WebAssembly host (wasmtime): validates, compiles and
 //!   caches stage and `extern fn` tool modules by content hash, and runs them
 //!   sandboxed (no imports, bounded memory, a deadline per call) through the
@@ -74,6 +77,8 @@ pub mod coverage;
 pub mod host;
 pub mod input;
 pub mod local;
+pub mod output;
+pub mod params;
 pub mod peer_job;
 pub mod policy;
 pub mod rng;
