@@ -237,7 +237,7 @@ impl InputChunks {
                 }
                 let sizes = files
                     .iter()
-                    .map(|file| file_size(file))
+                    .map(file_size)
                     .collect::<Result<Vec<u64>, InputError>>()?;
                 let mut chunks = Vec::new();
                 let mut first = 0u32;
