@@ -537,3 +537,24 @@ fn file_size(file: &InputFile) -> Result<u64, InputError> {
 fn to_u32(index: usize) -> u32 {
     u32::try_from(index).unwrap_or(u32::MAX)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A `files` chunk holding a file that is not UTF-8 text fails when it
+    /// is read (not when planned), and the message names the file, since
+    /// the chunk's description names only its first file.
+    #[test]
+    fn a_files_chunk_that_is_not_text_fails_naming_the_file() {
+        let dir = std::env::temp_dir().join(format!("flow-input-unit-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("bin")).unwrap();
+        std::fs::write(dir.join("bin/a.txt"), b"text").unwrap();
+        std::fs::write(dir.join("bin/b.dat"), b"\xff\xfe").unwrap();
+        let input = InputChunks::plan(&InputSource::Files("bin/*".into()), &dir, 100);
+        let error = input.unwrap().read(ChunkId(0)).unwrap_err();
+        let _ = std::fs::remove_dir_all(&dir);
+        assert_eq!(error, "`bin/b.dat` is not UTF-8 text");
+    }
+}
