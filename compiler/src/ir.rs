@@ -415,3 +415,141 @@ pub fn walk(expr: &Expr, visit: &mut impl FnMut(&Expr)) {
         }
     }
 }
+
+/// A compact text form of the IR, one item per line, for snapshots and
+/// debugging: locals print as `%n`, params as `$n`, stage results as
+/// `stage#k`, plan values as `value#v`, spans as `@s`.
+impl std::fmt::Display for JobIr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (index, ty) in self.params.iter().enumerate() {
+            writeln!(f, "param ${index}: {}", type_text(ty))?;
+        }
+        for (index, ty) in self.inputs.iter().enumerate() {
+            writeln!(f, "input {index}: {}", type_text(ty))?;
+        }
+        for (index, function) in self.functions.iter().enumerate() {
+            let params: Vec<String> = function
+                .params
+                .iter()
+                .map(|p| format!("%{}", p.0))
+                .collect();
+            writeln!(
+                f,
+                "fn#{index} {}({}) -> {} = {}",
+                function.name,
+                params.join(", "),
+                type_text(&function.ret),
+                expr_text(&function.body)
+            )?;
+        }
+        for (index, stage) in self.stages.iter().enumerate() {
+            writeln!(
+                f,
+                "stage#{index} over input {} as %{}:",
+                stage.input.0, stage.record.0
+            )?;
+            for step in &stage.steps {
+                writeln!(f, "  {} {}", step.op.name(), lambda_text(&step.lambda))?;
+            }
+            let mut parts: Vec<String> = stage.args.iter().map(expr_text).collect();
+            parts.extend(stage.lambdas.iter().map(lambda_text));
+            writeln!(
+                f,
+                "  => {}({}) @{} : {}",
+                stage.aggregation.name(),
+                parts.join(", "),
+                stage.span.0,
+                type_text(&stage.result)
+            )?;
+        }
+        for (index, value) in self.values.iter().enumerate() {
+            writeln!(
+                f,
+                "value#{index} {} = {}",
+                value.name,
+                expr_text(&value.expr)
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// A type as the language writes it.
+pub fn type_text(ty: &IrType) -> String {
+    match ty {
+        IrType::Int => "int".to_owned(),
+        IrType::Float => "float".to_owned(),
+        IrType::Bool => "bool".to_owned(),
+        IrType::Str => "str".to_owned(),
+        IrType::List(element) => format!("[{}]", type_text(element)),
+        IrType::Tuple(items) => {
+            let items: Vec<String> = items.iter().map(type_text).collect();
+            format!("({})", items.join(", "))
+        }
+        IrType::Record(name, _) => name.clone(),
+    }
+}
+
+fn lambda_text(lambda: &Lambda) -> String {
+    let params: Vec<String> = lambda.params.iter().map(|p| format!("%{}", p.0)).collect();
+    format!("|{}| {}", params.join(", "), expr_text(&lambda.body))
+}
+
+fn list_text(items: &[Expr]) -> String {
+    items.iter().map(expr_text).collect::<Vec<_>>().join(", ")
+}
+
+/// An expression in prefix form.
+pub fn expr_text(expr: &Expr) -> String {
+    match &expr.kind {
+        ExprKind::Int(n) => n.to_string(),
+        ExprKind::Float(x) => format!("{x:?}"),
+        ExprKind::Bool(b) => b.to_string(),
+        ExprKind::Str(s) => format!("{s:?}"),
+        ExprKind::Local(local) => format!("%{}", local.0),
+        ExprKind::Param(index) => format!("${index}"),
+        ExprKind::StageResult(index) => format!("stage#{index}"),
+        ExprKind::Value(index) => format!("value#{index}"),
+        ExprKind::Let { local, value, body } => {
+            format!(
+                "let %{} = {}; {}",
+                local.0,
+                expr_text(value),
+                expr_text(body)
+            )
+        }
+        ExprKind::If {
+            cond,
+            then_branch,
+            else_branch,
+        } => format!(
+            "if {} then {} else {}",
+            expr_text(cond),
+            expr_text(then_branch),
+            expr_text(else_branch)
+        ),
+        ExprKind::Unary { op, operand, span } => {
+            format!("{op:?}@{}({})", span.0, expr_text(operand))
+        }
+        ExprKind::Binary { op, lhs, rhs, span } => format!(
+            "{op:?}.{}@{}({}, {})",
+            type_text(&lhs.ty),
+            span.0,
+            expr_text(lhs),
+            expr_text(rhs)
+        ),
+        ExprKind::Tuple(items) => format!("({})", list_text(items)),
+        ExprKind::List(items) => format!("[{}]", list_text(items)),
+        ExprKind::Record(items) => format!("{} {{{}}}", type_text(&expr.ty), list_text(items)),
+        ExprKind::Field { base, index } => format!("{}.{index}", expr_text(base)),
+        ExprKind::Call { function, args } => format!("fn#{}({})", function.0, list_text(args)),
+        ExprKind::TailCall { args } => format!("tailcall({})", list_text(args)),
+        ExprKind::Builtin { op, args, span } => format!("{op:?}@{}({})", span.0, list_text(args)),
+        ExprKind::ListOp(op) => {
+            let mut parts = vec![expr_text(&op.list)];
+            parts.extend(op.args.iter().map(expr_text));
+            parts.extend(op.lambdas.iter().map(lambda_text));
+            format!("{}@{}({})", op.op.name(), op.span.0, parts.join(", "))
+        }
+    }
+}
