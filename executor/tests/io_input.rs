@@ -208,7 +208,7 @@ fn files_chunks_carry_encoded_path_and_content_tuples() {
     let input = InputChunks::plan(
         &InputSource::Files(String::from("docs/*.md")),
         scratch.path(),
-        7,
+        2,
     )
     .expect("planned");
     let chunks = read_all(&input);

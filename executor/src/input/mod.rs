@@ -9,11 +9,11 @@
 //!   first line is its header: it is in no chunk, and [`InputChunks::header`]
 //!   gives it for the chunk's `ctx` (docs/abi.md). A UTF-8 byte order mark
 //!   at the start of a file is skipped.
-//! - `files`: chunks of whole files, consecutive in sorted order, each
-//!   chunk adding files until their total size reaches `split` bytes (one
-//!   file larger than `split` is a chunk on its own). A chunk's bytes are the
-//!   encoded list of `(path, content)` tuples; `first` is the index of its
-//!   first file.
+//! - `files`: chunks of `split` whole files, consecutive in sorted order
+//!   (`split` counts files here, one by default, as docs/language.md §7
+//!   says). A chunk's bytes are the encoded list of `(path, content)`
+//!   tuples; `first` is the index of its first file. Its size for the
+//!   scheduler is the files' total size in bytes.
 //! - `range(a, b)`: chunks of `split` integers, 16 bytes each (start and
 //!   end as little-endian `i64`); `first` is the chunk's start.
 //!
@@ -193,6 +193,17 @@ pub fn expand_glob(base_dir: &Path, glob: &str) -> Result<Vec<InputFile>, InputE
     Ok(files)
 }
 
+/// The `split` of an input whose policy gives none (docs/language.md §7):
+/// 4 MiB of text for `lines`, `csv` and `jsonl`, one file for `files`,
+/// 100 000 items for `range`.
+pub fn default_split(source: &InputSource) -> u64 {
+    match source {
+        InputSource::Lines(_) | InputSource::Csv(_) | InputSource::Jsonl(_) => 4 << 20,
+        InputSource::Files(_) => 1,
+        InputSource::Range(..) => 100_000,
+    }
+}
+
 /// How the chunks of an input are kept: planned text and file chunks are
 /// stored, range chunks are computed from their index.
 #[derive(Debug, Clone)]
@@ -216,9 +227,10 @@ pub struct InputChunks {
 
 impl InputChunks {
     /// Resolves the input's glob in `base_dir` (the declaring `.flow` file's
-    /// folder) and plans its chunks of about `split` bytes (text and
-    /// `files` inputs) or `split` items (`range`); a `split` of 0 counts as
-    /// 1. Every error happens here, before any work starts.
+    /// folder) and plans its chunks of about `split` bytes (`lines`, `csv`,
+    /// `jsonl`), `split` files (`files`) or `split` items (`range`); a
+    /// `split` of 0 counts as 1 (see [`default_split`] when the policy
+    /// gives none). Every error happens here, before any work starts.
     pub fn plan(
         source: &InputSource,
         base_dir: &Path,
@@ -239,25 +251,14 @@ impl InputChunks {
                     .iter()
                     .map(file_size)
                     .collect::<Result<Vec<u64>, InputError>>()?;
-                let mut chunks = Vec::new();
-                let mut first = 0u32;
-                let mut bytes = 0u64;
-                for (index, size) in sizes.iter().enumerate() {
-                    let index = to_u32(index);
-                    bytes = bytes.saturating_add(*size);
-                    if bytes >= split {
-                        chunks.push(ChunkPlace::Files {
-                            files: first..index + 1,
-                        });
-                        first = index + 1;
-                        bytes = 0;
-                    }
-                }
-                if (first as usize) < files.len() {
-                    chunks.push(ChunkPlace::Files {
-                        files: first..to_u32(files.len()),
-                    });
-                }
+                let per_chunk = usize::try_from(split).unwrap_or(usize::MAX);
+                let chunks = (0..files.len())
+                    .step_by(per_chunk)
+                    .map(|first| ChunkPlace::Files {
+                        files: to_u32(first)
+                            ..to_u32(first.saturating_add(per_chunk).min(files.len())),
+                    })
+                    .collect();
                 Ok(InputChunks {
                     source: source.clone(),
                     headers: vec![None; files.len()],
