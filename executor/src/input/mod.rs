@@ -417,6 +417,16 @@ impl InputChunks {
         headers
     }
 
+    /// The chunks whose file has CSV header `header`, in order: when the
+    /// files of an input have different headers, each group of chunks runs
+    /// with its own `ctx`.
+    pub fn chunks_with_header(&self, header: &str) -> Vec<ChunkId> {
+        (0..self.len())
+            .map(|index| ChunkId(to_u32(index)))
+            .filter(|&chunk| self.header(chunk) == Some(header))
+            .collect()
+    }
+
     /// The bytes of chunk `chunk` and its `first` position, as
     /// [`ChunkSource::read`] gives them; the error is a sentence.
     fn read_chunk(&self, chunk: ChunkId) -> Result<ChunkBytes, String> {
@@ -557,5 +567,25 @@ mod tests {
         let error = input.unwrap().read(ChunkId(0)).unwrap_err();
         let _ = std::fs::remove_dir_all(&dir);
         assert_eq!(error, "`bin/b.dat` is not UTF-8 text");
+    }
+
+    #[test]
+    fn chunks_are_grouped_by_their_file_header() {
+        let dir = std::env::temp_dir().join(format!("flow-input-headers-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("1.csv"), b"a,b\n1,2\n3,4\n").unwrap();
+        std::fs::write(dir.join("2.csv"), b"b,a\n5,6\n").unwrap();
+        std::fs::write(dir.join("3.csv"), b"a,b\n7,8\n").unwrap();
+        let input = InputChunks::plan(&InputSource::Csv("*.csv".into()), &dir, 1);
+        let _ = std::fs::remove_dir_all(&dir);
+        let input = input.unwrap();
+        assert_eq!(input.distinct_headers(), vec!["a,b", "b,a"]);
+        assert_eq!(
+            input.chunks_with_header("a,b"),
+            vec![ChunkId(0), ChunkId(1), ChunkId(3)]
+        );
+        assert_eq!(input.chunks_with_header("b,a"), vec![ChunkId(2)]);
+        assert!(input.chunks_with_header("c").is_empty());
     }
 }
