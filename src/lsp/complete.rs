@@ -76,9 +76,9 @@ fn context(text: &str, offset: usize) -> Context {
         start -= 1;
     }
     let before = text.get(..start).unwrap_or("");
-    if before.ends_with('.') {
+    if let Some(receiver) = before.strip_suffix('.') {
         // A number like `1.` is not a field access.
-        let receiver = before[..before.len() - 1].trim_end();
+        let receiver = receiver.trim_end();
         if receiver
             .bytes()
             .last()

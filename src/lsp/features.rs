@@ -253,6 +253,9 @@ pub fn rename(state: &State, params: RenameParams) -> Reply {
         return Err(format!("`{}` is not a valid name", params.new_name));
     }
     let mut locator = Locator::new(state, cursor.analysis);
+    // `Uri` caches its parsed parts in a cell, but its hash and equality use
+    // only the text, so it is a sound key.
+    #[allow(clippy::mutable_key_type)]
     let mut changes: HashMap<Uri, Vec<TextEdit>> = HashMap::new();
     for FlowLocation { file, span } in cursor.analysis.index.references(definition.id, true) {
         if let Some(location) = locator.location(file, span) {
