@@ -11,6 +11,7 @@
 //!   Requests: `diagnostics` (published after opening), `hover`,
 //!   `definition`, `references`, `prepareRename`, `rename NEW`,
 //!   `completion`, `signatureHelp`, `documentSymbol`, `formatting`,
+//!   `semanticTokens` (decoded to one `line:column text type` per token),
 //!   `change "TEXT"` (an incremental edit replacing `$0`..`$1`, or what the
 //!   previous `change` put there, with the JSON string TEXT, answered by the
 //!   diagnostics published for the new version). Requests after a `change`
@@ -51,6 +52,8 @@ struct Server {
     /// Notifications received while waiting for something else.
     pending: Vec<Value>,
     next_id: i64,
+    /// What the server said it can do, in its answer to `initialize`.
+    capabilities: Value,
 }
 
 impl Server {
@@ -85,6 +88,7 @@ impl Server {
             messages,
             pending: Vec::new(),
             next_id: 1,
+            capabilities: Value::Null,
         };
         let initialized = server.request(
             "initialize",
@@ -103,6 +107,7 @@ impl Server {
             initialized["result"]["capabilities"].is_object(),
             "initialize answered {initialized}"
         );
+        server.capabilities = initialized["result"]["capabilities"].clone();
         server.notify("initialized", json!({}));
         server
     }
@@ -356,6 +361,67 @@ fn summarize_completion(result: &Value) -> Value {
     )
 }
 
+/// Semantic tokens as one readable line each: `line:column text type
+/// [modifiers]`, decoded from the relative encoding with the legend the
+/// server announced (positions are UTF-16, as the protocol has them).
+fn decode_semantic_tokens(result: &Value, legend: &Value, text: &str) -> Value {
+    let data: Vec<u64> = result["data"]
+        .as_array()
+        .map(|data| data.iter().filter_map(Value::as_u64).collect())
+        .unwrap_or_default();
+    let names = |list: &Value| -> Vec<String> {
+        list.as_array()
+            .map(|l| {
+                l.iter()
+                    .filter_map(|v| v.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let types = names(&legend["tokenTypes"]);
+    let modifiers = names(&legend["tokenModifiers"]);
+    let lines: Vec<Vec<u16>> = text
+        .split('\n')
+        .map(|l| l.encode_utf16().collect())
+        .collect();
+    let (mut line, mut column) = (0u64, 0u64);
+    let mut out = Vec::new();
+    for token in data.chunks(5) {
+        let [delta_line, delta_start, length, kind, bits] = token else {
+            panic!("semantic tokens come in fives: {data:?}");
+        };
+        if *delta_line > 0 {
+            line += delta_line;
+            column = *delta_start;
+        } else {
+            column += delta_start;
+        }
+        let units = lines.get(line as usize).cloned().unwrap_or_default();
+        let start = (column as usize).min(units.len());
+        let end = (start + *length as usize).min(units.len());
+        let token_text = String::from_utf16_lossy(&units[start..end]);
+        let kind = types
+            .get(*kind as usize)
+            .cloned()
+            .unwrap_or_else(|| format!("#{kind}"));
+        let set: Vec<&str> = modifiers
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| bits & (1 << i) != 0)
+            .map(|(_, m)| m.as_str())
+            .collect();
+        out.push(Value::String(format!(
+            "{line}:{column} {token_text} {kind}{}",
+            if set.is_empty() {
+                String::new()
+            } else {
+                format!(" [{}]", set.join(", "))
+            }
+        )));
+    }
+    Value::Array(out)
+}
+
 fn run_fixture(path: &Path) -> String {
     let raw = std::fs::read_to_string(path).expect("read fixture");
     let marked = parse_fixture(&raw);
@@ -415,6 +481,10 @@ fn run_fixture(path: &Path) -> String {
                         "textDocument/documentSymbol",
                         json!({ "textDocument": document }),
                     ),
+                    "semanticTokens" => (
+                        "textDocument/semanticTokens/full",
+                        json!({ "textDocument": document }),
+                    ),
                     "formatting" => (
                         "textDocument/formatting",
                         json!({ "textDocument": document, "options": { "tabSize": 2, "insertSpaces": true } }),
@@ -423,10 +493,13 @@ fn run_fixture(path: &Path) -> String {
                 };
                 let response = server.request(method, params);
                 let answer = response.get("result").cloned().unwrap_or(response);
-                if name == "completion" {
-                    summarize_completion(&answer)
-                } else {
-                    answer
+                match name {
+                    "completion" => summarize_completion(&answer),
+                    "semanticTokens" => {
+                        let legend = &server.capabilities["semanticTokensProvider"]["legend"];
+                        decode_semantic_tokens(&answer, legend, &current)
+                    }
+                    _ => answer,
                 }
             }
         };

@@ -159,6 +159,26 @@ impl Index {
         out
     }
 
+    /// Every name of a file that the index knows, in source order: each
+    /// declaration (locals included, with `true`) and each use (with
+    /// `false`), with its definition. Semantic highlighting colours a whole
+    /// file at once, so this is one pass rather than a query per name.
+    pub fn names_in_file(&self, file: FileId) -> Vec<(Span, &Definition, bool)> {
+        let first = self.references.partition_point(|(loc, _)| loc.file < file);
+        let uses = self.references[first..]
+            .iter()
+            .take_while(|(loc, _)| loc.file == file)
+            .filter_map(|(loc, def)| Some((loc.span, self.definition(*def)?, false)));
+        let declarations = self
+            .definitions
+            .iter()
+            .filter(|d| d.file == file && d.kind != DefKind::StdFn && d.kind != DefKind::PolicyVar)
+            .map(|d| (d.span, d, true));
+        let mut out: Vec<(Span, &Definition, bool)> = uses.chain(declarations).collect();
+        out.sort_by_key(|(span, _, declaration)| (span.start, span.end, !declaration));
+        out
+    }
+
     /// Every name visible at `offset`: local bindings whose scope contains
     /// it (innermost first), the items of the jobs that contain the file,
     /// and the standard functions (one entry per name). Names hidden by a

@@ -22,7 +22,7 @@ use super::state::State;
 use crate::disk::read_source;
 
 /// The keys of a `policy` block (LANGUAGE.md §9), with what each sets.
-const POLICY_KEYS: &[(&str, &str)] = &[
+pub(super) const POLICY_KEYS: &[(&str, &str)] = &[
     (
         "split",
         "chunk size: bytes for text inputs, items for range(), or files",

@@ -7,7 +7,8 @@
 //! - [`state`]: open documents, their analyses, publishing diagnostics.
 //! - [`diagnostics`]: `flow_lang::Diagnostic` to LSP.
 //! - [`features`]: hover, definition, references, rename, symbols,
-//!   formatting; [`complete`]: completion and signature help.
+//!   formatting; [`complete`]: completion and signature help;
+//!   [`semantic`]: semantic tokens (colours from the analysis).
 //!
 //! The server is one thread: a request sees the analysis of every change
 //! received before it. Edits are applied as they arrive but analysed only
@@ -19,6 +20,7 @@ mod complete;
 mod diagnostics;
 mod features;
 mod position;
+mod semantic;
 mod state;
 mod uri;
 
@@ -30,9 +32,10 @@ use lsp_types::notification::Notification as _;
 use lsp_types::{
     CompletionOptions, DidChangeTextDocumentParams, DidChangeWatchedFilesParams,
     DidCloseTextDocumentParams, DidOpenTextDocumentParams, DidSaveTextDocumentParams,
-    HoverProviderCapability, OneOf, PublishDiagnosticsParams, RenameOptions, ServerCapabilities,
-    ServerInfo, SignatureHelpOptions, TextDocumentSyncCapability, TextDocumentSyncKind,
-    TextDocumentSyncOptions, TextDocumentSyncSaveOptions,
+    HoverProviderCapability, OneOf, PublishDiagnosticsParams, RenameOptions,
+    SemanticTokensFullOptions, SemanticTokensOptions, SemanticTokensServerCapabilities,
+    ServerCapabilities, ServerInfo, SignatureHelpOptions, TextDocumentSyncCapability,
+    TextDocumentSyncKind, TextDocumentSyncOptions, TextDocumentSyncSaveOptions,
 };
 use serde_json::Value;
 
@@ -121,6 +124,14 @@ fn capabilities() -> ServerCapabilities {
         })),
         document_symbol_provider: Some(OneOf::Left(true)),
         document_formatting_provider: Some(OneOf::Left(true)),
+        semantic_tokens_provider: Some(SemanticTokensServerCapabilities::SemanticTokensOptions(
+            SemanticTokensOptions {
+                legend: semantic::legend(),
+                full: Some(SemanticTokensFullOptions::Bool(true)),
+                range: None,
+                work_done_progress_options: Default::default(),
+            },
+        )),
         ..ServerCapabilities::default()
     }
 }
@@ -287,7 +298,8 @@ fn answer(state: &State, request: Request) -> Response {
 fn dispatch(state: &State, request: Request) -> Option<Reply> {
     use lsp_types::request::{
         Completion, DocumentSymbolRequest, Formatting, GotoDefinition, HoverRequest,
-        PrepareRenameRequest, References, Rename, Request as _, SignatureHelpRequest,
+        PrepareRenameRequest, References, Rename, Request as _, SemanticTokensFullRequest,
+        SignatureHelpRequest,
     };
     let params = request.params;
     let reply = match request.method.as_str() {
@@ -302,6 +314,9 @@ fn dispatch(state: &State, request: Request) -> Option<Reply> {
             parse_params(params).and_then(|p| features::document_symbols(state, p))
         }
         Formatting::METHOD => parse_params(params).and_then(|p| features::formatting(state, p)),
+        SemanticTokensFullRequest::METHOD => {
+            parse_params(params).and_then(|p| semantic::semantic_tokens_full(state, p))
+        }
         Completion::METHOD => parse_params(params).and_then(|p| complete::completion(state, p)),
         SignatureHelpRequest::METHOD => {
             parse_params(params).and_then(|p| complete::signature_help(state, p))
