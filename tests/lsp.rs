@@ -909,3 +909,111 @@ fn a_changed_import_on_disk_is_analysed_again() {
     assert_eq!(server.shutdown(), Some(0));
     let _ = std::fs::remove_dir_all(&folder);
 }
+
+/// Random edits (brackets, quotes, pipes, astral characters, newlines,
+/// deletions, positions past the end of a line or of the file) and every
+/// request at random positions after each: the server answers each one,
+/// never with the internal error that a caught panic gives, and once a
+/// whole valid text is sent again it reports it clean.
+#[test]
+fn random_edits_and_requests_never_hit_a_bug() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let valid = std::fs::read_to_string(root.join("examples/wordcount/job.flow"))
+        .expect("read the wordcount example");
+    let mut server = Server::start();
+    let uri = "file:///nowhere/random.flow";
+    server.open(uri, &valid);
+    assert_eq!(server.diagnostics(uri, Some(1))["diagnostics"], json!([]));
+
+    // A fixed linear congruential generator: the same run every time.
+    let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut next = |below: u64| {
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (state >> 33) % below.max(1)
+    };
+    let snippets = [
+        "|>",
+        "(",
+        ")",
+        "{",
+        "}",
+        "[",
+        "\"",
+        "😀",
+        "é",
+        "x",
+        "\n",
+        "let ",
+        ".",
+        "0x",
+        "/// d\n",
+        "policy {",
+        "=>",
+        ",",
+        ": ",
+        "fn f(",
+        "top(",
+        "4 MiB",
+        "\r\n",
+        "",
+        "count_by(w => w.",
+    ];
+    let requests = [
+        "textDocument/hover",
+        "textDocument/definition",
+        "textDocument/references",
+        "textDocument/completion",
+        "textDocument/signatureHelp",
+        "textDocument/prepareRename",
+        "textDocument/rename",
+        "textDocument/documentSymbol",
+        "textDocument/semanticTokens/full",
+        "textDocument/formatting",
+    ];
+    let mut version = 1;
+    for step in 0..120 {
+        let start = json!({ "line": next(40), "character": next(90) });
+        let end = if next(3) == 0 {
+            json!({ "line": next(40), "character": next(90) })
+        } else {
+            start.clone()
+        };
+        let text = snippets[next(snippets.len() as u64) as usize];
+        version += 1;
+        server.notify(
+            "textDocument/didChange",
+            json!({
+                "textDocument": { "uri": uri, "version": version },
+                "contentChanges": [{ "range": { "start": start, "end": end }, "text": text }],
+            }),
+        );
+        for method in requests {
+            let params = json!({
+                "textDocument": { "uri": uri },
+                "position": { "line": next(40), "character": next(90) },
+                "context": { "includeDeclaration": true },
+                "newName": "renamed",
+                "options": { "tabSize": 2, "insertSpaces": true },
+            });
+            let answer = server.request(method, params);
+            assert!(
+                answer.get("result").is_some() || answer["error"]["code"] != json!(-32603),
+                "step {step}, {method}: {answer}"
+            );
+            assert!(
+                answer.get("result").is_some() || answer.get("error").is_some(),
+                "step {step}, {method}: {answer}"
+            );
+        }
+    }
+    version += 1;
+    server.notify(
+        "textDocument/didChange",
+        json!({ "textDocument": { "uri": uri, "version": version }, "contentChanges": [{ "text": valid }] }),
+    );
+    let published = server.diagnostics(uri, Some(version));
+    assert_eq!(published["diagnostics"], json!([]), "{published}");
+    assert_eq!(server.shutdown(), Some(0));
+}
