@@ -200,8 +200,13 @@ for (const [name, rule] of Object.entries(grammar.repository)) {
   }
 }
 
-// Every example job: every visible character coloured, nothing invalid.
-const examples = flowFiles(path.join(repoDir, "examples"));
+// Every example job and every valid UI test program (`tests/ui/ok_*.flow`,
+// among them one with every construct of the language): every visible
+// character coloured, nothing invalid.
+const examples = [
+  ...flowFiles(path.join(repoDir, "examples")),
+  ...flowFiles(path.join(repoDir, "tests", "ui")).filter((f) => path.basename(f).startsWith("ok_")),
+];
 if (examples.length === 0) failures.push("no example .flow files found");
 for (const file of examples) {
   const text = fs.readFileSync(file, "utf8");
