@@ -4,7 +4,7 @@
 // pattern winning ties) colours real Flow files, and the test asserts that
 //
 // - every character that is not white space gets a scope of its own in every
-//   example job, and none of them is marked invalid;
+//   example job and valid UI test program, and none is marked invalid;
 // - every keyword of the parser's grammar (lang/src/flow.pest), every
 //   standard function (stdlib/decls/*.flow), every policy key and `delegate
 //   when` variable (compiler/src/policy.rs) gets the scope a theme colours;
