@@ -150,6 +150,11 @@ fn parse_piece(
         items.extend(placeholder(text, tokens, piece));
         return;
     }
+    // The builder looks up token ends for every node's span; searching only
+    // this piece's tokens keeps each look-up to a few comparisons.
+    let first_end = code_ends.partition_point(|&e| e <= piece.start);
+    let last_end = code_ends.partition_point(|&e| e <= piece.end);
+    let code_ends = code_ends.get(first_end..last_end).unwrap_or(&[]);
     let parsed = FlowGrammar::parse(Rule::item_only, piece_text);
     match parsed {
         Ok(mut pairs) => {
