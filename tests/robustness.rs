@@ -12,9 +12,29 @@ use std::collections::HashMap;
 use flow_compiler::analyze;
 use proptest::prelude::*;
 
+/// The stack of a program's main thread on Linux, where `flowc check`,
+/// `flowc run` and `flowc lsp` run the analysis. The parser bounds the depth
+/// of the tree it builds (`flow_lang::parser::MAX_TREE_DEPTH`) for this
+/// stack; a test thread has only 2 MiB.
+const MAIN_THREAD_STACK: usize = 8 << 20;
+
+/// [`analyze_on_this_thread`] on a thread with the stack `flowc` gives it;
+/// a panic there is a panic here.
+fn analyze_text(text: &str) -> usize {
+    let text = text.to_string();
+    let worker = std::thread::Builder::new()
+        .stack_size(MAIN_THREAD_STACK)
+        .spawn(move || analyze_on_this_thread(&text))
+        .expect("spawn an analysis thread");
+    match worker.join() {
+        Ok(count) => count,
+        Err(panic) => std::panic::resume_unwind(panic),
+    }
+}
+
 /// Parses and checks `text` as the root `job.flow`, with one importable
 /// library beside it, and returns the number of diagnostics.
-fn analyze_text(text: &str) -> usize {
+fn analyze_on_this_thread(text: &str) -> usize {
     let mut files = HashMap::new();
     files.insert("job.flow".to_string(), text.to_string());
     files.insert(

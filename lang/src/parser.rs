@@ -14,9 +14,10 @@
 //!    (chained comparisons, integers out of range, bad escapes).
 //!
 //! Before pest sees a piece, its nesting depth is measured; a piece nested
-//! deeper than [`MAX_NESTING`] is reported instead of parsed, so that neither
-//! the parser nor any later pass that walks the tree recursively can run out
-//! of stack.
+//! deeper than [`MAX_NESTING`], or whose tree would be deeper than
+//! [`MAX_TREE_DEPTH`] (operator chains included), is reported instead of
+//! parsed, so that neither the parser nor any later pass that walks the tree
+//! recursively can run out of stack.
 
 mod build;
 mod errors;
@@ -32,6 +33,14 @@ use crate::span::{FileId, Span};
 /// How deeply expressions, types and brackets may nest. Real programs stay
 /// far below; the limit protects the parser and every recursive pass.
 pub const MAX_NESTING: usize = 100;
+
+/// How deep the syntax tree of one item may be, counting every binary
+/// operator of a chain as a level (`a + b + c` is `(a + b) + c`). Long flat
+/// chains, generated sums or pipelines of many stages, fit; the limit keeps
+/// every recursive pass within its stack. Measured: the type checker of a
+/// debug build, the deepest recursion per level, overflows the 8 MiB main
+/// thread between 900 and 1,000 levels, so 600 leaves a third spare.
+pub const MAX_TREE_DEPTH: usize = 600;
 
 #[derive(Parser)]
 #[grammar = "flow.pest"]
@@ -145,8 +154,18 @@ fn parse_piece(
     let Some(piece_text) = text.get(piece.start..piece.end) else {
         return;
     };
-    if let Some(at) = lexer::too_deep_at(text, tokens, piece.start, piece.end, MAX_NESTING) {
-        diagnostics.push(errors::too_deep(file, text, tokens, at));
+    if let Some(too_deep) = lexer::too_deep_at(
+        text,
+        tokens,
+        piece.start,
+        piece.end,
+        MAX_NESTING,
+        MAX_TREE_DEPTH,
+    ) {
+        diagnostics.push(match too_deep {
+            lexer::TooDeep::Nesting(at) => errors::too_deep(file, tokens, at),
+            lexer::TooDeep::Length(at) => errors::too_long(file, tokens, at),
+        });
         items.extend(placeholder(text, tokens, piece));
         return;
     }

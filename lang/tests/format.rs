@@ -810,3 +810,26 @@ fn one_tuple_type_keeps_its_comma() {
     let input = "fn f(p: (int,)) -> (int,) = p";
     insta::assert_snapshot!(check(input), @"fn f(p: (int,)) -> (int,) = p");
 }
+
+#[test]
+fn long_operator_chains_format_within_the_stack() {
+    // Up to the tree-depth limit, on a test thread's small stack: the parser
+    // and the formatter recurse once per operator of a chain, so this is the
+    // deepest tree they can be given. (The JSON comparison of `check` is left
+    // out: serde's derived serialiser needs more stack per level than a test
+    // thread has for a tree this deep in a debug build.)
+    let depth = flow_lang::parser::MAX_TREE_DEPTH;
+    for (input, operator) in [
+        (format!("let total = 1{}\n", " + 1".repeat(depth)), "+"),
+        (
+            format!("let words = lines{}\n", " |> trim".repeat(depth)),
+            "|>",
+        ),
+    ] {
+        let module = parse_clean(&input);
+        let formatted = format(&module, &input);
+        assert_eq!(formatted.matches(operator).count(), depth);
+        let again = format(&parse_clean(&formatted), &formatted);
+        assert_eq!(again, formatted);
+    }
+}

@@ -4,7 +4,7 @@
 
 mod parser_support;
 
-use flow_lang::ast::{ExprKind, ItemKind};
+use flow_lang::ast::{BinaryOp, ExprKind, ItemKind};
 use flow_lang::{FileId, Span, parse};
 use parser_support::{diagnostics, expr, render};
 
@@ -796,8 +796,62 @@ fn nesting_just_below_the_limit_parses() {
 }
 
 #[test]
-fn error_long_operator_chain() {
-    insta::assert_snapshot!(diagnostics(&format!("let x = 1{}\n", " + 1".repeat(200))), @r#"E0007 410..411 "+": this item nests too deeply (more than 100 levels) [nesting limit reached here] help: name intermediate results with `let` or split the work into functions"#);
+fn long_flat_operator_chains_are_not_nesting() {
+    // 500 operators in a row are one level of nesting to a reader; only the
+    // tree-depth limit (600) applies to them.
+    for op in ["+", "*", "|>", "and", "-", "%"] {
+        let input = format!("let x = 1{}\n", format!(" {op} 1").repeat(500));
+        let result = parse(FileId(0), &input);
+        assert!(
+            result.diagnostics.is_empty(),
+            "{op}: {:?}",
+            result.diagnostics
+        );
+        parser_support::assert_spans_inside(&result, &input);
+    }
+    // Chains side by side (arguments, list elements) do not add up.
+    let argument = format!("1{}", " + 1".repeat(550));
+    let input = format!("let x = f({argument}, {argument}, [{argument}, {argument}])\n");
+    insta::assert_snapshot!(diagnostics(&input), @"");
+}
+
+#[test]
+fn a_long_chain_builds_a_left_associative_tree() {
+    let input = format!("let x = a{}\n", " + b".repeat(500));
+    let result = parse(FileId(0), &input);
+    let Some(ItemKind::Let(decl)) = result.module.items.first().map(|i| &i.kind) else {
+        panic!("expected a let: {:?}", result.diagnostics);
+    };
+    // Walking down the left operands visits every operator once.
+    let mut depth = 0;
+    let mut expr = &decl.value;
+    while let ExprKind::Binary { op, lhs, .. } = &expr.kind {
+        assert_eq!(*op, BinaryOp::Add);
+        depth += 1;
+        expr = lhs;
+    }
+    assert_eq!(depth, 500);
+    assert!(matches!(&expr.kind, ExprKind::Name(name) if name.name == "a"));
+}
+
+#[test]
+fn error_operator_chain_deeper_than_the_tree_limit() {
+    insta::assert_snapshot!(diagnostics(&format!("let x = 1{}\n", " + 1".repeat(601))), @r#"E0012 2410..2411 "+": this expression is too long (more than 600 operators in a row, nesting included) [length limit reached here] help: name parts of the expression with `let`, or sum a list with `sum()`"#);
+}
+
+#[test]
+fn error_operator_chains_inside_nesting_add_up() {
+    // Ten levels of 100 operators each: the nesting is only 10, but the
+    // tree is 1,010 levels deep, more than the 600 allowed.
+    let level = format!("1{}", " + 1".repeat(100));
+    let input = format!(
+        "let x = {}{level}{}\n",
+        format!("({level} + ").repeat(10),
+        ")".repeat(10)
+    );
+    let result = parse(FileId(0), &input);
+    let codes: Vec<&str> = result.diagnostics.iter().map(|d| d.code.as_str()).collect();
+    assert_eq!(codes, ["E0012"]);
 }
 
 #[test]

@@ -19,6 +19,7 @@ pub(crate) const INVALID_UNICODE_ESCAPE: &str = "E0008";
 pub(crate) const UNKNOWN_CHARACTER: &str = "E0009";
 pub(crate) const KEYWORD_AS_NAME: &str = "E0010";
 pub(crate) const FILE_TOO_LARGE: &str = "E0011";
+pub(crate) const EXPRESSION_TOO_LONG: &str = "E0012";
 
 /// The first token that starts at or after `offset`.
 fn token_at(tokens: &[Token], offset: usize) -> Option<&Token> {
@@ -37,9 +38,8 @@ fn token_before(tokens: &[Token], offset: usize) -> Option<&Token> {
         .find(|t| !matches!(t.kind, TokenKind::Comment(_)))
 }
 
-pub(crate) fn too_deep(file: FileId, text: &str, tokens: &[Token], at: usize) -> Diagnostic {
+pub(crate) fn too_deep(file: FileId, tokens: &[Token], at: usize) -> Diagnostic {
     let span = token_at(tokens, at).map_or(Span::new(at, at), |t| Span::new(t.start, t.end));
-    let _ = text;
     Diagnostic::error(
         NESTING_TOO_DEEP,
         format!(
@@ -49,6 +49,21 @@ pub(crate) fn too_deep(file: FileId, text: &str, tokens: &[Token], at: usize) ->
         Label::new(file, span, "nesting limit reached here"),
     )
     .with_help("name intermediate results with `let` or split the work into functions")
+}
+
+/// A chain of binary operators (within the nesting limit) that would make
+/// the syntax tree deeper than [`super::MAX_TREE_DEPTH`].
+pub(crate) fn too_long(file: FileId, tokens: &[Token], at: usize) -> Diagnostic {
+    let span = token_at(tokens, at).map_or(Span::new(at, at), |t| Span::new(t.start, t.end));
+    Diagnostic::error(
+        EXPRESSION_TOO_LONG,
+        format!(
+            "this expression is too long (more than {} operators in a row, nesting included)",
+            super::MAX_TREE_DEPTH
+        ),
+        Label::new(file, span, "length limit reached here"),
+    )
+    .with_help("name parts of the expression with `let`, or sum a list with `sum()`")
 }
 
 /// One diagnostic for a piece of text that did not parse as an item.
@@ -97,7 +112,7 @@ pub(crate) fn syntax_error(
         ErrorVariant::CustomError { message } => (Vec::new(), Some(message.clone())),
     };
     if message_override.is_some() {
-        return too_deep(file, text, tokens, offset);
+        return too_deep(file, tokens, offset);
     }
 
     let found = token_at(tokens, offset).filter(|t| t.start < piece.end);

@@ -274,57 +274,98 @@ pub(crate) fn item_starts(text: &str, tokens: &[Token]) -> Vec<usize> {
     starts
 }
 
-/// How deeply the code between `start` and `end` nests, counting what makes
-/// the parser and every later pass recurse: brackets, and within one level
-/// the operators, `if`s and lambdas that nest without brackets. Returns the
-/// offset of the first token past `limit`, if any.
+/// What [`too_deep_at`] found past its limits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum TooDeep {
+    /// Brackets, blocks, `if`s, `not`s or lambdas nest past the nesting
+    /// limit; the offset is the token that crossed it.
+    Nesting(usize),
+    /// The nesting is fine, but binary operators in a row make the syntax
+    /// tree deeper than the depth limit (every operator of a left-associative
+    /// chain is one level of the tree); the offset is the operator that
+    /// crossed it.
+    Length(usize),
+}
+
+/// How deeply the code between `start` and `end` nests. Two measures are
+/// kept. *Nesting* counts brackets and, within one level, the `if`s, `not`s
+/// and lambdas that nest without brackets: this is what a reader sees as
+/// nesting, limited to `nesting_limit`. *Tree depth* adds the binary
+/// operators of the current element, since `a + b + c` is `(a + b) + c` and
+/// the parser and every later pass recurse once per operator; it is limited
+/// to `depth_limit`, far above `nesting_limit`, so that a long flat chain
+/// such as 500 `+` is fine while no input can exhaust the stack.
 pub(crate) fn too_deep_at(
     text: &str,
     tokens: &[Token],
     start: usize,
     end: usize,
-    limit: usize,
-) -> Option<usize> {
-    // Per open bracket: how many nesting constructs its current element
-    // holds. Commas and semicolons start a sibling element.
-    let mut frames: Vec<usize> = vec![0];
-    let mut depth = 0usize;
+    nesting_limit: usize,
+    depth_limit: usize,
+) -> Option<TooDeep> {
+    // Per open bracket: how many nesting constructs and how many operators
+    // its current element holds. Commas and semicolons start a sibling
+    // element, which begins again at the bracket's own depth.
+    #[derive(Clone, Copy, Default)]
+    struct Frame {
+        nests: usize,
+        operators: usize,
+    }
+    let mut frames: Vec<Frame> = vec![Frame::default()];
+    let mut nesting = 0usize;
+    let mut tree_depth = 0usize;
     for token in tokens_between(tokens, start, end) {
         let word = token.text(text);
-        let nests = match token.kind {
-            TokenKind::Keyword => matches!(word, "if" | "not" | "and" | "or"),
+        let mut nests = false;
+        let mut operator = false;
+        match token.kind {
+            TokenKind::Keyword => match word {
+                "if" | "not" => nests = true,
+                "and" | "or" => operator = true,
+                _ => {}
+            },
             TokenKind::Punct => match word {
                 "(" | "[" | "{" => {
-                    frames.push(0);
-                    depth += 1;
-                    false
+                    frames.push(Frame::default());
+                    nesting += 1;
+                    tree_depth += 1;
                 }
-                ")" | "]" | "}" => {
-                    if frames.len() > 1 {
-                        let inner = frames.pop().unwrap_or(0);
-                        depth = depth.saturating_sub(1 + inner);
-                    }
-                    false
+                // A closing bracket without an opening one is left to pest.
+                ")" | "]" | "}" if frames.len() > 1 => {
+                    let inner = frames.pop().unwrap_or_default();
+                    nesting = nesting.saturating_sub(1 + inner.nests);
+                    tree_depth = tree_depth.saturating_sub(1 + inner.nests + inner.operators);
                 }
                 "," | ";" => {
                     if let Some(frame) = frames.last_mut() {
-                        depth = depth.saturating_sub(*frame);
-                        *frame = 0;
+                        nesting = nesting.saturating_sub(frame.nests);
+                        tree_depth = tree_depth.saturating_sub(frame.nests + frame.operators);
+                        *frame = Frame::default();
                     }
-                    false
                 }
-                "=>" | "|>" | "==" | "!=" | "<=" | ">=" | "<" | ">" | "+" | "-" | "*" | "/"
-                | "%" => true,
-                _ => false,
+                "=>" => nests = true,
+                "|>" | "==" | "!=" | "<=" | ">=" | "<" | ">" | "+" | "-" | "*" | "/" | "%" => {
+                    operator = true;
+                }
+                _ => {}
             },
-            _ => false,
-        };
-        if nests && let Some(frame) = frames.last_mut() {
-            *frame += 1;
-            depth += 1;
+            _ => {}
         }
-        if depth > limit {
-            return Some(token.start);
+        if let Some(frame) = frames.last_mut() {
+            if nests {
+                frame.nests += 1;
+                nesting += 1;
+                tree_depth += 1;
+            } else if operator {
+                frame.operators += 1;
+                tree_depth += 1;
+            }
+        }
+        if nesting > nesting_limit {
+            return Some(TooDeep::Nesting(token.start));
+        }
+        if tree_depth > depth_limit {
+            return Some(TooDeep::Length(token.start));
         }
     }
     None
