@@ -11,7 +11,6 @@
 
 mod cmd;
 mod disk;
-mod graph_cmd;
 mod lsp;
 mod progress;
 mod run;
@@ -48,7 +47,7 @@ struct Cli {
 enum Command {
     Check(cmd::check::CheckArgs),
     Run(cmd::run::RunArgs),
-    Graph(graph_cmd::GraphArgs),
+    Graph(cmd::graph::GraphArgs),
     Fmt(cmd::fmt::FmtArgs),
     Explain(cmd::explain::ExplainArgs),
     Completions(cmd::completions::CompletionsArgs),
@@ -61,7 +60,7 @@ fn main() -> ExitCode {
     let exit = match cli.command {
         Command::Check(args) => cmd::check::run(&args, &terminal),
         Command::Run(args) => cmd::run::run(&args, &terminal),
-        Command::Graph(args) => graph_cmd::run(&args, &terminal),
+        Command::Graph(args) => cmd::graph::run(&args, &terminal),
         Command::Fmt(args) => cmd::fmt::run(&args, &terminal),
         Command::Explain(args) => cmd::explain::run(&args, &terminal),
         Command::Completions(args) => cmd::completions::run::<Cli>(&args),

@@ -8,6 +8,8 @@ pub mod check;
 pub mod completions;
 pub mod explain;
 pub mod fmt;
+pub mod graph;
+pub mod job;
 pub mod run;
 
 use std::process::ExitCode;

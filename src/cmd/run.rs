@@ -6,14 +6,12 @@ use std::io::IsTerminal;
 use std::path::Path;
 
 use clap::{Args, ValueEnum};
-use flow_compiler::codegen::CodegenError;
 use flow_lang::render::{self, RenderOptions};
 use flow_lang::{Diagnostic, Label, Span};
 use tokio::sync::broadcast;
 
 use super::Exit;
-use super::check::{Unreadable, print_human, summary};
-use crate::disk::{DiskProvider, display_path, read_source};
+use super::job::{analyze_job, report_codegen_error};
 use crate::run::{self, RunFailure, RunOptions, outputs, params};
 use crate::term::Terminal;
 
@@ -94,50 +92,13 @@ fn parse_size(text: &str) -> Result<u64, String> {
 }
 
 pub fn run(args: &RunArgs, terminal: &Terminal) -> Exit {
-    let path = display_path(&args.file);
-    let mut provider = DiskProvider::new();
-    match read_source(&path) {
-        Ok(text) => provider.preload(path.clone(), text),
-        Err(reason) => {
-            print_human(&[Unreadable { path, reason }], &[], None, terminal.render);
-            return Exit::Errors;
-        }
-    }
-    let analysis = flow_compiler::analyze(std::slice::from_ref(&path), &provider);
-    if !analysis.diagnostics.is_empty() {
-        print_human(&[], &analysis.diagnostics, Some(&analysis), terminal.render);
-    }
-    if analysis.has_errors() {
-        let errors = analysis.diagnostics.iter().filter(|d| d.is_error()).count();
-        let warnings = analysis.diagnostics.len() - errors;
-        eprintln!(
-            "{}",
-            summary(errors, warnings, analysis.sources.len(), terminal.render)
-        );
-        return Exit::Errors;
-    }
-    let Some(root) = analysis.sources.find(&path) else {
-        return Exit::Errors;
+    let (analysis, root) = match analyze_job(&args.file, terminal) {
+        Ok(job) => job,
+        Err(exit) => return exit,
     };
     let package = match flow_compiler::package::build(&analysis, root) {
         Ok(package) => package,
-        Err(error) => {
-            let code = match error {
-                CodegenError::Unsupported(_) => "E0701",
-                _ => "E0702",
-            };
-            eprintln!(
-                "{}",
-                render::render_message(
-                    code,
-                    flow_lang::Severity::Error,
-                    &error.to_string(),
-                    None,
-                    terminal.render
-                )
-            );
-            return Exit::Errors;
-        }
+        Err(error) => return report_codegen_error(&error, terminal),
     };
     let param_values = match params::resolve(&package.plan, &args.params) {
         Ok(values) => values,
