@@ -304,3 +304,29 @@ fn version_and_usage_errors() {
     let usage = flowc(&dir.path, &["check"]);
     assert_eq!(status(&usage), 2, "a missing FILE is a command-line error");
 }
+
+#[test]
+fn run_into_a_closed_pipe_exits_zero_quietly() {
+    // A reader that stops early (`flowc run job.flow | head`) closes the pipe;
+    // flowc must not call that a failed output.
+    let dir = TempDir::new();
+    let job = dir.write(
+        "job.flow",
+        "input numbers = range(0, 200000)\n\noutput all = numbers |> map(n => n * 2) |> sort()\n",
+    );
+    let mut child = Command::new(FLOWC)
+        .args(["run", job.to_str().unwrap(), "--format", "jsonl", "--quiet"])
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run flowc");
+    // Read one byte and close the pipe, long before the output is written.
+    let mut reader = child.stdout.take().unwrap();
+    let mut first = [0u8; 1];
+    std::io::Read::read_exact(&mut reader, &mut first).expect("first byte");
+    drop(reader);
+    let output = child.wait_with_output().expect("wait for flowc");
+    assert_eq!(status(&output), 0, "stderr: {}", stderr(&output));
+    assert_eq!(stderr(&output), "");
+}

@@ -29,6 +29,29 @@ pub enum IrType {
 }
 
 impl IrType {
+    /// The run-time type descriptor the executor uses for inputs, params
+    /// and outputs.
+    pub fn value_type(&self) -> flow_runtime::ValueType {
+        use flow_runtime::ValueType;
+        match self {
+            IrType::Int => ValueType::Int,
+            IrType::Float => ValueType::Float,
+            IrType::Bool => ValueType::Bool,
+            IrType::Str => ValueType::Str,
+            IrType::List(item) => ValueType::List(Box::new(item.value_type())),
+            IrType::Tuple(items) => {
+                ValueType::Tuple(items.iter().map(IrType::value_type).collect())
+            }
+            IrType::Record(name, fields) => ValueType::Record {
+                name: name.clone(),
+                fields: fields
+                    .iter()
+                    .map(|(field, ty)| (field.clone(), ty.value_type()))
+                    .collect(),
+            },
+        }
+    }
+
     /// Whether values of this type are heap handles in generated code.
     pub fn is_heap(&self) -> bool {
         !matches!(self, IrType::Int | IrType::Float | IrType::Bool)

@@ -2,17 +2,21 @@
 //! compiles it to a stage module, runs it on this machine's cores, and
 //! prints or writes its outputs.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::path::Path;
 
 use clap::{Args, ValueEnum};
+use flow_compiler::plan::PlanLiteral;
+use flow_executor::output::{self, NamedOutput, TableOptions, render_outputs, stage_output_file};
+use flow_executor::params::{ParamDecl, resolve_params};
 use flow_lang::render::{self, RenderOptions};
 use flow_lang::{Diagnostic, Label, Span};
+use flow_runtime::Value;
 use tokio::sync::broadcast;
 
 use super::Exit;
 use super::job::{analyze_job, report_codegen_error};
-use crate::run::{self, RunFailure, RunOptions, outputs, params};
+use crate::run::{self, RunFailure, RunOptions};
 use crate::term::Terminal;
 
 const EXAMPLES: &str = "\
@@ -100,19 +104,22 @@ pub fn run(args: &RunArgs, terminal: &Terminal) -> Exit {
         Ok(package) => package,
         Err(error) => return report_codegen_error(&error, terminal),
     };
-    let param_values = match params::resolve(&package.plan, &args.params) {
+    let declared: Vec<ParamDecl> = package
+        .plan
+        .params
+        .iter()
+        .map(|param| ParamDecl {
+            name: param.name.clone(),
+            ty: param.ty.value_type(),
+            default: param.default.as_ref().map(literal_value),
+        })
+        .collect();
+    let param_values = match resolve_params(&declared, &args.params) {
         Ok(values) => values,
-        Err(message) => {
-            eprintln!(
-                "{}",
-                render::render_message(
-                    "E0603",
-                    flow_lang::Severity::Error,
-                    &message,
-                    None,
-                    terminal.render
-                )
-            );
+        Err(errors) => {
+            for error in errors {
+                eprintln!("{}", message("E0603", &error.to_string(), terminal));
+            }
             return Exit::Errors;
         }
     };
@@ -134,54 +141,77 @@ pub fn run(args: &RunArgs, terminal: &Terminal) -> Exit {
         }
     };
 
+    // Every file output is staged first and committed only when all of them
+    // could be written, so a failure leaves none of them behind.
+    let mut staged = Vec::new();
     let mut printed = Vec::new();
-    for (name, value, ty, to) in result.outputs {
+    for (name, value, ty, to) in &result.outputs {
+        let ty = ty.value_type();
         match to {
-            Some(to) => {
-                let text = if to.ends_with(".csv") {
-                    outputs::csv(&value, &ty)
-                } else if to.ends_with(".jsonl") {
-                    let element = ty.element().cloned().unwrap_or(ty.clone());
-                    match &value {
-                        flow_runtime::Value::List(items) => items
-                            .iter()
-                            .map(|item| format!("{}\n", outputs::json(item, &element)))
-                            .collect(),
-                        other => format!("{}\n", outputs::json(other, &ty)),
-                    }
-                } else {
-                    format!("{}\n", outputs::json(&value, &ty))
-                };
-                if let Err(message) = outputs::write_atomically(Path::new(&to), &text) {
-                    eprintln!(
-                        "{}",
-                        render::render_message(
-                            "E0604",
-                            flow_lang::Severity::Error,
-                            &message,
-                            None,
-                            terminal.render
-                        )
-                    );
+            Some(to) => match stage_output_file(Path::new(to), value, &ty) {
+                Ok(file) => staged.push(file),
+                Err(error) => {
+                    eprintln!("{}", message("E0604", &error.to_string(), terminal));
                     return Exit::Failed;
                 }
-            }
-            None => printed.push((name, value, ty)),
+            },
+            None => printed.push((name.as_str(), value, ty)),
         }
     }
-    let format = args.format.unwrap_or(if std::io::stdout().is_terminal() {
-        OutputFormat::Table
-    } else {
-        OutputFormat::Json
-    });
-    let text = match format {
-        OutputFormat::Json => format!("{}\n", outputs::json_object(&printed)),
-        OutputFormat::Jsonl => outputs::jsonl(&printed),
-        OutputFormat::Csv => outputs::csv_blocks(&printed),
-        OutputFormat::Table => outputs::table(&printed),
+    for file in staged {
+        if let Err(error) = file.commit() {
+            eprintln!("{}", message("E0604", &error.to_string(), terminal));
+            return Exit::Failed;
+        }
+    }
+    let format = match args.format {
+        Some(OutputFormat::Table) => output::OutputFormat::Table,
+        Some(OutputFormat::Json) => output::OutputFormat::Json,
+        Some(OutputFormat::Jsonl) => output::OutputFormat::Jsonl,
+        Some(OutputFormat::Csv) => output::OutputFormat::Csv,
+        None if std::io::stdout().is_terminal() => output::OutputFormat::Table,
+        None => output::OutputFormat::Json,
     };
-    print!("{text}");
-    Exit::Success
+    let named: Vec<NamedOutput<'_>> = printed
+        .iter()
+        .map(|(name, value, ty)| NamedOutput { name, value, ty })
+        .collect();
+    let mut stdout = std::io::stdout().lock();
+    let written = render_outputs(&mut stdout, format, &named, &TableOptions::default())
+        .and_then(|()| stdout.flush().map_err(output::OutputError::Io));
+    match written {
+        Ok(()) => Exit::Success,
+        // A reader that stops early (`flowc run job.flow | head`) closed the
+        // pipe on purpose: that is not a failure of the job.
+        Err(output::OutputError::Io(error)) if error.kind() == std::io::ErrorKind::BrokenPipe => {
+            Exit::Success
+        }
+        Err(error) => {
+            eprintln!("{}", message("E0604", &error.to_string(), terminal));
+            Exit::Failed
+        }
+    }
+}
+
+/// A param default as a value.
+fn literal_value(literal: &PlanLiteral) -> Value {
+    match literal {
+        PlanLiteral::Int(n) => Value::Int(*n),
+        PlanLiteral::Float(x) => Value::Float(*x),
+        PlanLiteral::Bool(b) => Value::Bool(*b),
+        PlanLiteral::Str(s) => Value::Str(s.clone()),
+    }
+}
+
+/// A diagnostic without a source snippet (a param, an output file).
+fn message(code: &str, text: &str, terminal: &Terminal) -> String {
+    render::render_message(
+        code,
+        flow_lang::Severity::Error,
+        text,
+        None,
+        terminal.render,
+    )
 }
 
 /// Sends on `shutdown` when Ctrl-C is pressed.

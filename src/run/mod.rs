@@ -11,10 +11,6 @@
 // it happens once per run, so its size does not matter.
 #![allow(clippy::result_large_err)]
 
-pub mod inputs;
-pub mod outputs;
-pub mod params;
-
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -23,13 +19,13 @@ use flow_compiler::package::JobPackage;
 use flow_compiler::plan::{JobPlan, PlanArg, PlanLiteral, PlanSource, PlanStage};
 use flow_executor::coverage::ChunkId;
 use flow_executor::host::{Host, HostConfig, StageError, StageInstance, StageModule};
+use flow_executor::input::{ChunkPlace, InputChunks, InputSource, default_split};
 use flow_executor::local::{LocalError, LocalPhase, Progress, run_phase};
 use flow_executor::stage_worker::{ChunkBytes, ChunkSource, StageFailure, StageWorkerFactory};
 use flow_executor::{Policy, Work};
 use flow_runtime::{Value, decode_value, encode_value};
 use tokio::sync::broadcast;
 
-use self::inputs::InputChunks;
 use crate::progress::{ProgressDisplay, Unit};
 
 /// How to run.
@@ -104,50 +100,41 @@ pub fn run(
     let policy = policy_of(plan);
     let mut input_chunks: Vec<Arc<InputChunks>> = Vec::new();
     for input in &plan.inputs {
-        let split = options
-            .split
-            .or(policy.split)
-            .unwrap_or(match input.source {
-                PlanSource::Range => 100_000,
-                PlanSource::Files => 1,
-                _ => 4 << 20,
-            });
         // The plan names the declaring file's folder as the command line
         // reached it, so it is already relative to the working directory.
         let base = PathBuf::from(&input.base_dir);
-        let chunks = match input.source {
-            PlanSource::Range => {
-                let start = range_bound(input.args.first(), plan, &param_values)?;
-                let end = range_bound(input.args.get(1), plan, &param_values)?;
-                inputs::plan_range(start, end, split)
-            }
-            source => {
-                let glob = match input.args.first() {
-                    Some(PlanArg::Literal(PlanLiteral::Str(glob))) => glob.clone(),
-                    Some(PlanArg::Param(name)) => match param_value(plan, &param_values, name) {
-                        Some(Value::Str(glob)) => glob.clone(),
-                        _ => {
-                            return Err(RunFailure::simple(
-                                "input",
-                                format!("param `{name}` is not a glob"),
-                            ));
-                        }
-                    },
-                    _ => {
-                        return Err(RunFailure::simple(
-                            "internal",
-                            format!("input `{}` has no glob", input.name),
-                        ));
-                    }
-                };
-                inputs::plan_text_input(source, &base, &glob, split).map_err(|message| {
-                    RunFailure {
-                        stage: Some(format!("input `{}`", input.name)),
-                        ..RunFailure::simple("input", message)
-                    }
-                })?
-            }
+        let glob = || match input.args.first() {
+            Some(PlanArg::Literal(PlanLiteral::Str(glob))) => Ok(glob.clone()),
+            Some(PlanArg::Param(name)) => match param_value(plan, &param_values, name) {
+                Some(Value::Str(glob)) => Ok(glob.clone()),
+                _ => Err(RunFailure::simple(
+                    "input",
+                    format!("param `{name}` is not a glob"),
+                )),
+            },
+            _ => Err(RunFailure::simple(
+                "internal",
+                format!("input `{}` has no glob", input.name),
+            )),
         };
+        let source = match input.source {
+            PlanSource::Range => InputSource::Range(
+                range_bound(input.args.first(), plan, &param_values)?,
+                range_bound(input.args.get(1), plan, &param_values)?,
+            ),
+            PlanSource::Lines => InputSource::Lines(glob()?),
+            PlanSource::Csv => InputSource::Csv(glob()?),
+            PlanSource::Jsonl => InputSource::Jsonl(glob()?),
+            PlanSource::Files => InputSource::Files(glob()?),
+        };
+        let split = options
+            .split
+            .or(policy.split)
+            .unwrap_or_else(|| default_split(&source));
+        let chunks = InputChunks::plan(&source, &base, split).map_err(|error| RunFailure {
+            stage: Some(format!("input `{}`", input.name)),
+            ..RunFailure::simple("input", error.to_string())
+        })?;
         input_chunks.push(Arc::new(chunks));
     }
 
@@ -174,7 +161,7 @@ pub fn run(
                 .cloned()
                 .ok_or_else(|| RunFailure::simple("internal", "a stage reads no input"))?;
             let unit = match chunks.source() {
-                PlanSource::Range | PlanSource::Files => Unit::Items,
+                InputSource::Range(..) | InputSource::Files(_) => Unit::Items,
                 _ => Unit::Bytes,
             };
             progress.start_phase(phase as usize + 1, phases as usize, unit);
@@ -325,15 +312,12 @@ fn run_stage(
     // are merged.
     let headers = chunks.distinct_headers();
     let groups: Vec<(String, Vec<ChunkId>)> = if headers.len() <= 1 {
-        let header = headers.into_iter().next().unwrap_or_default();
+        let header = headers.first().map_or_else(String::new, |h| h.to_string());
         vec![(header, (0..chunks.len() as u32).map(ChunkId).collect())]
     } else {
         headers
-            .into_iter()
-            .map(|h| {
-                let ids = chunks.chunks_with_header(&h);
-                (h, ids)
-            })
+            .iter()
+            .map(|h| (h.to_string(), chunks.chunks_with_header(h)))
             .collect()
     };
     let sizes = chunks.sizes();
@@ -428,14 +412,10 @@ fn run_stage(
                         .unwrap_or(Value::Int(0)),
                 );
             }
-            let empty = if chunks.source() == PlanSource::Range {
-                let mut bytes = 0i64.to_le_bytes().to_vec();
-                bytes.extend_from_slice(&0i64.to_le_bytes());
-                bytes
-            } else if chunks.source() == PlanSource::Files {
-                encode_value(&Value::List(Vec::new()))
-            } else {
-                Vec::new()
+            let empty = match chunks.source() {
+                InputSource::Range(..) => [0i64.to_le_bytes(), 0i64.to_le_bytes()].concat(),
+                InputSource::Files(_) => encode_value(&Value::List(Vec::new())),
+                _ => Vec::new(),
             };
             merger
                 .process(stage.index, &empty, &encode_value(&Value::Tuple(ctx)), 1)
@@ -484,14 +464,19 @@ fn stage_failure(
                 .and_then(|i| plan.spans.get(i))
                 .map(|s| (s.file.clone(), s.start, s.end));
             let position = match (chunk, chunks) {
-                (Some(chunk), Some(chunks)) if record.position >= 0 => match chunks.source() {
-                    PlanSource::Range => Some(format!("range item {}", record.position)),
-                    PlanSource::Files => chunks
-                        .file_of(chunk)
-                        .map(|(file, _)| format!("file {file}")),
-                    _ => chunks
-                        .file_of(chunk)
-                        .map(|(file, _)| format!("{file} line {}", record.position)),
+                (Some(chunk), Some(chunks)) if record.position >= 0 => match chunks.chunk(chunk) {
+                    Some(ChunkPlace::Range { .. }) => {
+                        Some(format!("range item {}", record.position))
+                    }
+                    Some(ChunkPlace::Files { .. }) => {
+                        Some(format!("file {}", chunks.describe(chunk)))
+                    }
+                    Some(ChunkPlace::Text { .. }) => Some(format!(
+                        "{} line {}",
+                        chunks.describe(chunk),
+                        record.position
+                    )),
+                    None => None,
                 },
                 (Some(chunk), Some(chunks)) => Some(chunks.describe(chunk)),
                 _ => None,
