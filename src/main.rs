@@ -11,6 +11,7 @@
 
 mod cmd;
 mod disk;
+mod logging;
 mod lsp;
 mod progress;
 mod run;
@@ -26,6 +27,8 @@ use crate::term::{ColorChoice, Terminal};
 const EXAMPLES: &str = "\
 EXAMPLES:
   flowc run examples/wordcount/job.flow       Run a job on this machine
+  flowc peer --listen /ip4/0.0.0.0/tcp/7000   Compute parts of other peers' jobs
+  flowc run job.flow --join /ip4/10.0.0.5/tcp/7000/p2p/12D3Koo…   Run a job across a swarm
   flowc check examples/wordcount/job.flow     Report errors and lints in a job
   flowc fmt examples/*/job.flow               Format files in place
   flowc explain E0201                         Explain one diagnostic code
@@ -48,6 +51,7 @@ enum Command {
     Check(cmd::check::CheckArgs),
     Run(cmd::run::RunArgs),
     Graph(cmd::graph::GraphArgs),
+    Peer(cmd::peer::PeerArgs),
     Fmt(cmd::fmt::FmtArgs),
     Explain(cmd::explain::ExplainArgs),
     Completions(cmd::completions::CompletionsArgs),
@@ -61,6 +65,7 @@ fn main() -> ExitCode {
         Command::Check(args) => cmd::check::run(&args, &terminal),
         Command::Run(args) => cmd::run::run(&args, &terminal),
         Command::Graph(args) => cmd::graph::run(&args, &terminal),
+        Command::Peer(args) => cmd::peer::run(&args, &terminal),
         Command::Fmt(args) => cmd::fmt::run(&args, &terminal),
         Command::Explain(args) => cmd::explain::run(&args, &terminal),
         Command::Completions(args) => cmd::completions::run::<Cli>(&args),

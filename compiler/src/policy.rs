@@ -6,8 +6,10 @@
 //! then. `timeout` takes a duration literal. `delegate when` is a `bool`
 //! expression over the policy variables, params and literals.
 
+use flow_lang::ast::{BinaryOp, UnaryOp};
 use flow_lang::ast::{Expr, ExprKind, Policy, PolicyEntry};
 use flow_lang::{FileId, Span};
+use flow_runtime::policy::{PolicyBinary, PolicyExpr, PolicyProgram, PolicyUnary, PolicyVar};
 use serde::Serialize;
 
 use crate::check::Checker;
@@ -47,6 +49,10 @@ pub struct CheckedPolicy {
     /// types are in [`crate::Program::expr_types`]. `None` means the
     /// default, `chunks > 1 and peers > 0`.
     pub delegate_when: Option<(FileId, Span)>,
+    /// `delegate when` as the flat program every peer evaluates (params
+    /// still unbound); `None` when the policy sets no rule or the predicate
+    /// had errors.
+    pub delegate_rule: Option<PolicyProgram>,
 }
 
 impl Default for CheckedPolicy {
@@ -60,6 +66,7 @@ impl Default for CheckedPolicy {
             timeout_ms: 60_000,
             replicate: PolicyInt::Const(1),
             delegate_when: None,
+            delegate_rule: None,
         }
     }
 }
@@ -186,8 +193,23 @@ impl<'a> Checker<'a> {
                         continue;
                     }
                     seen.push(("delegate when".into(), *span));
+                    let before = self.diagnostics.len();
                     self.check_delegate(predicate);
                     out.delegate_when = Some((self.file, predicate.span));
+                    if self.diagnostics.len() == before {
+                        match policy_expr(predicate) {
+                            Ok(expr) => out.delegate_rule = Some(expr.compile()),
+                            Err(span) => {
+                                self.error(
+                                    codes::POLICY_NOT_CONSTANT,
+                                    "`delegate when` can only combine its variables, params and literals with operators and `if`",
+                                    span,
+                                    "not allowed in a policy",
+                                )
+                                .help = Some("every peer evaluates the rule on its own, so it cannot call functions or build values; for example `delegate when work > 32 MiB and peers > 0`".into());
+                            }
+                        }
+                    }
                 }
             }
         }
@@ -245,7 +267,7 @@ impl<'a> Checker<'a> {
             ExprKind::Int(v) => Some(*v),
             ExprKind::Size { bytes, .. } => Some(*bytes),
             ExprKind::Unary {
-                op: flow_lang::ast::UnaryOp::Neg,
+                op: UnaryOp::Neg,
                 operand,
                 ..
             } => match &strip(operand).kind {
@@ -371,4 +393,58 @@ fn strip(e: &Expr) -> &Expr {
         ExprKind::Paren(inner) => strip(inner),
         _ => e,
     }
+}
+
+/// The `delegate when` predicate as a tree the executor can evaluate, or the
+/// span of the first construct it cannot hold. The checker has already
+/// resolved every name to a policy variable or a param.
+fn policy_expr(expr: &Expr) -> Result<PolicyExpr, Span> {
+    Ok(match &expr.kind {
+        ExprKind::Int(v) => PolicyExpr::Int(*v),
+        ExprKind::Float(v) => PolicyExpr::Float(*v),
+        ExprKind::Bool(v) => PolicyExpr::Bool(*v),
+        ExprKind::Size { bytes, .. } => PolicyExpr::Int(*bytes),
+        ExprKind::Duration { millis, .. } => PolicyExpr::Int(*millis),
+        ExprKind::Name(name) => match PolicyVar::from_name(&name.name) {
+            Some(var) => PolicyExpr::Var(var),
+            None => PolicyExpr::Param(name.name.to_string()),
+        },
+        ExprKind::Paren(inner) => policy_expr(inner)?,
+        ExprKind::Unary { op, operand, .. } => PolicyExpr::Unary(
+            match op {
+                UnaryOp::Neg => PolicyUnary::Neg,
+                UnaryOp::Not => PolicyUnary::Not,
+            },
+            Box::new(policy_expr(operand)?),
+        ),
+        ExprKind::Binary { op, lhs, rhs, .. } => {
+            let op = match op {
+                BinaryOp::Mul => PolicyBinary::Mul,
+                BinaryOp::Div => PolicyBinary::Div,
+                BinaryOp::Rem => PolicyBinary::Rem,
+                BinaryOp::Add => PolicyBinary::Add,
+                BinaryOp::Sub => PolicyBinary::Sub,
+                BinaryOp::Eq => PolicyBinary::Eq,
+                BinaryOp::Ne => PolicyBinary::Ne,
+                BinaryOp::Lt => PolicyBinary::Lt,
+                BinaryOp::Le => PolicyBinary::Le,
+                BinaryOp::Gt => PolicyBinary::Gt,
+                BinaryOp::Ge => PolicyBinary::Ge,
+                BinaryOp::And => PolicyBinary::And,
+                BinaryOp::Or => PolicyBinary::Or,
+                BinaryOp::Pipe => return Err(expr.span),
+            };
+            PolicyExpr::Binary(op, Box::new(policy_expr(lhs)?), Box::new(policy_expr(rhs)?))
+        }
+        ExprKind::If {
+            cond,
+            then_branch,
+            else_branch,
+        } => PolicyExpr::If(
+            Box::new(policy_expr(cond)?),
+            Box::new(policy_expr(then_branch)?),
+            Box::new(policy_expr(else_branch)?),
+        ),
+        _ => return Err(expr.span),
+    })
 }

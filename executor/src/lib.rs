@@ -77,6 +77,7 @@ pub mod coverage;
 pub mod host;
 pub mod input;
 pub mod local;
+pub mod net;
 pub mod output;
 pub mod params;
 pub mod peer_job;

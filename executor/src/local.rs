@@ -133,17 +133,17 @@ pub enum WorkerEvent {
 }
 
 /// A piece handed to a worker thread.
-struct Assignment {
-    task: TaskId,
-    chunks: Vec<(ChunkId, u64)>,
-    cancel: Arc<AtomicBool>,
+pub(crate) struct Assignment {
+    pub(crate) task: TaskId,
+    pub(crate) chunks: Vec<(ChunkId, u64)>,
+    pub(crate) cancel: Arc<AtomicBool>,
 }
 
 /// The actor's handle on one worker thread.
-struct WorkerHandle {
-    sender: std_mpsc::Sender<Assignment>,
-    busy: Option<(TaskId, Arc<AtomicBool>)>,
-    thread: Option<JoinHandle<()>>,
+pub(crate) struct WorkerHandle {
+    pub(crate) sender: std_mpsc::Sender<Assignment>,
+    pub(crate) busy: Option<(TaskId, Arc<AtomicBool>)>,
+    pub(crate) thread: Option<JoinHandle<()>>,
 }
 
 /// The core's merges, done by the actor's own worker instance.
@@ -340,13 +340,13 @@ fn pop_front(commands: &mut Vec<Command>) -> Option<Command> {
     }
 }
 
-fn release(pool: &mut [WorkerHandle], worker: usize) {
+pub(crate) fn release(pool: &mut [WorkerHandle], worker: usize) {
     if let Some(handle) = pool.get_mut(worker) {
         handle.busy = None;
     }
 }
 
-fn spawn_worker(
+pub(crate) fn spawn_worker(
     index: usize,
     factory: Arc<dyn WorkerFactory>,
     events: mpsc::UnboundedSender<WorkerEvent>,

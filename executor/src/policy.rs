@@ -49,9 +49,10 @@ impl DelegatePredicate {
         DelegatePredicate(Arc::new(predicate))
     }
 
-    /// The language default: `work > 32 MiB and peers > 0`.
+    /// The default when a policy sets no rule (docs/language.md):
+    /// `chunks > 1 and peers > 0`, so any work worth splitting spreads.
     pub fn default_rule() -> Self {
-        DelegatePredicate::new(|c| c.work > 32 * MIB && c.peers > 0)
+        DelegatePredicate::new(|c| c.chunks > 1 && c.peers > 0)
     }
 
     /// Evaluates the predicate.
@@ -157,7 +158,7 @@ mod tests {
         c.peers = 0;
         assert!(!p.delegate_when.holds(&c));
         c.peers = 3;
-        c.work = 32 * MIB;
+        c.chunks = 1;
         assert!(!p.delegate_when.holds(&c));
         assert_eq!(p.replicas(), 1);
         assert_eq!(

@@ -10,6 +10,7 @@ pub mod explain;
 pub mod fmt;
 pub mod graph;
 pub mod job;
+pub mod peer;
 pub mod run;
 
 use std::process::ExitCode;

@@ -24,7 +24,8 @@ EXAMPLES:
   flowc run examples/wordcount/job.flow
   flowc run job.flow --param top_n=5 --format json
   flowc run job.flow --workers 1 --split 64KiB   One thread, small chunks
-  flowc run job.flow --quiet --format csv > out.csv";
+  flowc run job.flow --quiet --format csv > out.csv
+  flowc run job.flow --join /ip4/10.0.0.5/tcp/7000/p2p/12D3Koo…   Across a swarm";
 
 /// Run a job on this machine and print its outputs.
 #[derive(Debug, Args)]
@@ -55,6 +56,20 @@ pub struct RunArgs {
     /// No progress display.
     #[arg(long, short)]
     quiet: bool,
+
+    /// Run across a swarm: join the peer at this multiaddr (repeatable).
+    /// This machine computes its share and delegates the rest.
+    #[arg(long, value_name = "ADDR")]
+    join: Vec<libp2p::Multiaddr>,
+
+    /// With --join: also listen on this multiaddr (repeatable).
+    #[arg(long, value_name = "ADDR", requires = "join")]
+    listen: Vec<libp2p::Multiaddr>,
+
+    /// With --join: the key file that gives this peer a stable id (a fresh
+    /// id per run otherwise).
+    #[arg(long, value_name = "PATH", requires = "join")]
+    identity: Option<std::path::PathBuf>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -130,11 +145,20 @@ pub fn run(args: &RunArgs, terminal: &Terminal) -> Exit {
             .max(1),
         split: args.split,
         quiet: args.quiet,
+        swarm: (!args.join.is_empty()).then(|| run::SwarmOptions {
+            join: args.join.clone(),
+            listen: args.listen.clone(),
+            identity: args.identity.clone(),
+        }),
     };
     let (shutdown, _) = broadcast::channel(1);
     watch_ctrl_c(shutdown.clone());
     let result = match run::run(&package, param_values, &options, &shutdown) {
         Ok(result) => result,
+        Err(failure) if failure.kind == "peer" => {
+            eprintln!("{}", message("E0605", &failure.message, terminal));
+            return Exit::Errors;
+        }
         Err(failure) => {
             eprintln!("{}", render_failure(&failure, &analysis, terminal.render));
             return Exit::Failed;
@@ -204,7 +228,7 @@ fn literal_value(literal: &PlanLiteral) -> Value {
 }
 
 /// A diagnostic without a source snippet (a param, an output file).
-fn message(code: &str, text: &str, terminal: &Terminal) -> String {
+pub(crate) fn message(code: &str, text: &str, terminal: &Terminal) -> String {
     render::render_message(
         code,
         flow_lang::Severity::Error,

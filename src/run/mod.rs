@@ -21,9 +21,12 @@ use flow_executor::coverage::ChunkId;
 use flow_executor::host::{Host, HostConfig, StageError, StageInstance, StageModule};
 use flow_executor::input::{ChunkPlace, InputChunks, InputSource, default_split};
 use flow_executor::local::{LocalError, LocalPhase, Progress, run_phase};
+use flow_executor::net::{NodeConfig, NodeHandle, PolicySpec, RunId, SwarmPhase, start_node};
 use flow_executor::stage_worker::{ChunkBytes, ChunkSource, StageFailure, StageWorkerFactory};
 use flow_executor::{Policy, Work};
+use flow_runtime::policy::{PolicyProgram, PolicyValue};
 use flow_runtime::{Value, decode_value, encode_value};
+use libp2p::Multiaddr;
 use tokio::sync::broadcast;
 
 use crate::progress::{ProgressDisplay, Unit};
@@ -37,6 +40,20 @@ pub struct RunOptions {
     pub split: Option<u64>,
     /// No progress display.
     pub quiet: bool,
+    /// Run across a swarm instead of on this machine alone.
+    pub swarm: Option<SwarmOptions>,
+}
+
+/// How `flowc run --join` reaches the swarm.
+#[derive(Debug, Clone)]
+pub struct SwarmOptions {
+    /// Peers to join.
+    pub join: Vec<Multiaddr>,
+    /// Addresses this in-process peer listens on (none by default: it only
+    /// dials out, and its children answer over the same connections).
+    pub listen: Vec<Multiaddr>,
+    /// A key file for a stable id; a fresh id for this run otherwise.
+    pub identity: Option<PathBuf>,
 }
 
 /// A run-time failure, ready to show: what failed, where in the source,
@@ -97,7 +114,7 @@ pub fn run(
 
     // Every input's chunks are planned before any work starts, so a glob
     // that matches nothing fails the run at once.
-    let policy = policy_of(plan);
+    let policy = policy_of(plan, &param_values)?;
     let mut input_chunks: Vec<Arc<InputChunks>> = Vec::new();
     for input in &plan.inputs {
         // The plan names the declaring file's folder as the command line
@@ -142,6 +159,15 @@ pub fn run(
         .enable_time()
         .build()
         .map_err(|e| RunFailure::simple("internal", e.to_string()))?;
+    let swarm = match &options.swarm {
+        Some(swarm) => Some(Swarm {
+            node: join_swarm(&runtime, &host, swarm)?,
+            module_bytes: Arc::new(module_bytes.to_vec()),
+            job: run_id_seed(),
+            next_part: std::cell::Cell::new(0),
+        }),
+        None => None,
+    };
     let mut progress = ProgressDisplay::new(options.quiet);
     let mut stage_results: Vec<Option<Value>> = vec![None; plan.stages.len()];
     let mut values: Vec<Option<Value>> = vec![None; plan.values.len()];
@@ -174,8 +200,9 @@ pub fn run(
                 &chunks,
                 &param_values,
                 &values,
-                &policy.policy,
+                &policy,
                 options,
+                swarm.as_ref(),
                 &mut progress,
                 shutdown,
             );
@@ -190,6 +217,9 @@ pub fn run(
         &stage_results,
         &mut values,
     )?;
+    if let Some(swarm) = swarm {
+        swarm.node.shutdown();
+    }
 
     let mut outputs = Vec::new();
     for value in plan.outputs() {
@@ -209,22 +239,89 @@ pub fn run(
     Ok(RunResult { outputs })
 }
 
-/// The policy of the plan, as the executor's core takes it, and the split.
+/// The policy of the plan, as the executor's core takes it, as it travels
+/// to other peers, and the split.
 struct PlanPolicy {
     policy: Policy,
+    spec: PolicySpec,
     split: Option<u64>,
 }
 
-fn policy_of(plan: &JobPlan) -> PlanPolicy {
-    let split = plan
-        .policy
-        .get("split")
-        .and_then(|s| s.get("Const"))
-        .and_then(serde_json::Value::as_u64);
-    PlanPolicy {
-        policy: Policy::default(),
-        split,
+/// Reads the checked policy of the plan, with params bound to their values.
+fn policy_of(plan: &JobPlan, params: &[Value]) -> Result<PlanPolicy, RunFailure> {
+    let policy = &plan.policy;
+    let int = |key: &str, default: i64| -> Result<i64, RunFailure> {
+        match policy.get(key) {
+            None | Some(serde_json::Value::Null) => Ok(default),
+            Some(value) => {
+                if let Some(n) = value.get("Const").and_then(serde_json::Value::as_i64) {
+                    return Ok(n);
+                }
+                if let Some(name) = value.get("Param").and_then(serde_json::Value::as_str) {
+                    return match param_value(plan, params, name) {
+                        Some(Value::Int(n)) if *n >= 0 => Ok(*n),
+                        _ => Err(RunFailure::simple(
+                            "input",
+                            format!(
+                                "the policy's `{key}` needs param `{name}` to be a non-negative int"
+                            ),
+                        )),
+                    };
+                }
+                Err(RunFailure::simple(
+                    "internal",
+                    format!("the plan's policy `{key}` is malformed"),
+                ))
+            }
+        }
+    };
+    let split = match policy.get("split") {
+        None | Some(serde_json::Value::Null) => None,
+        Some(_) => Some(int("split", 1)?.max(1) as u64),
+    };
+    let rule = match policy.get("delegate_rule") {
+        None | Some(serde_json::Value::Null) => PolicyProgram { ops: Vec::new() },
+        Some(value) => serde_json::from_value::<PolicyProgram>(value.clone()).map_err(|e| {
+            RunFailure::simple(
+                "internal",
+                format!("the plan's `delegate when` is malformed: {e}"),
+            )
+        })?,
+    };
+    let rule = rule
+        .bind_params(&|name| match param_value(plan, params, name) {
+            Some(Value::Int(n)) => Some(PolicyValue::Int(*n)),
+            Some(Value::Float(x)) => Some(PolicyValue::Float(*x)),
+            Some(Value::Bool(b)) => Some(PolicyValue::Bool(*b)),
+            _ => None,
+        })
+        .map_err(|e| RunFailure::simple("input", format!("`delegate when`: {e}")))?;
+    let clamp = |n: i64| u32::try_from(n.max(0)).unwrap_or(u32::MAX);
+    let spec = PolicySpec {
+        fanout: clamp(int("fanout", 8)?).max(1),
+        depth: clamp(int("depth", 3)?),
+        select: match policy.get("select").and_then(serde_json::Value::as_str) {
+            Some("Latency") => 1,
+            Some("Random") => 2,
+            _ => 0,
+        },
+        retries: clamp(int("retries", 2)?),
+        timeout_ms: policy
+            .get("timeout_ms")
+            .and_then(serde_json::Value::as_u64)
+            .unwrap_or(60_000),
+        replicate: int("replicate", 1)?.clamp(1, 3) as u8,
+        rule,
+    };
+    let mut core_policy = flow_executor::net::node::policy_from_spec(&spec);
+    if let Some(split) = split {
+        core_policy.split = split;
     }
+    Ok(PlanPolicy {
+        policy: core_policy,
+        spec,
+        split,
+    })
 }
 
 fn param_value<'a>(plan: &JobPlan, values: &'a [Value], name: &str) -> Option<&'a Value> {
@@ -301,8 +398,9 @@ fn run_stage(
     chunks: &Arc<InputChunks>,
     params: &[Value],
     values: &[Option<Value>],
-    policy: &Policy,
+    policy: &PlanPolicy,
     options: &RunOptions,
+    swarm: Option<&Swarm>,
     progress: &mut ProgressDisplay,
     shutdown: &broadcast::Sender<()>,
 ) -> Result<Value, RunFailure> {
@@ -336,42 +434,87 @@ fn run_stage(
                 })?;
             ctx.push(value);
         }
-        let source = Arc::new(Subset {
+        let source: Arc<dyn ChunkSource> = Arc::new(Subset {
             inner: chunks.clone(),
             ids: ids.clone(),
         });
+        let context = encode_value(&Value::Tuple(ctx));
         let factory = Arc::new(StageWorkerFactory::new(
             host.clone(),
             module.clone(),
             stage.index,
-            encode_value(&Value::Tuple(ctx)),
-            source,
+            context.clone(),
+            source.clone(),
         ));
         let work = Work::from_sizes(
             &ids.iter()
                 .map(|id| sizes.get(id.0 as usize).copied().unwrap_or(1))
                 .collect::<Vec<_>>(),
         );
-        let phase = LocalPhase {
-            work,
-            policy: policy.clone(),
-            workers: options.workers,
-            seed: u64::from(stage.index),
-        };
         let mut on_progress = |p: &Progress| progress.update(p);
-        let outcome = runtime.block_on(run_phase(
-            phase,
-            factory.clone(),
-            &mut on_progress,
-            shutdown.subscribe(),
-        ));
+        let outcome = match swarm {
+            None => {
+                let phase = LocalPhase {
+                    work,
+                    policy: policy.policy.clone(),
+                    workers: options.workers,
+                    seed: u64::from(stage.index),
+                };
+                runtime
+                    .block_on(run_phase(
+                        phase,
+                        factory.clone(),
+                        &mut on_progress,
+                        shutdown.subscribe(),
+                    ))
+                    .map_err(|error| match error {
+                        LocalError::Interrupted => None,
+                        other => Some((other.to_string(), factory.first_failure())),
+                    })
+            }
+            Some(swarm) => {
+                let part = swarm.next_part.get();
+                swarm.next_part.set(part + 1);
+                let phase = SwarmPhase {
+                    run: RunId {
+                        job: swarm.job,
+                        part,
+                    },
+                    module: module.clone(),
+                    module_bytes: swarm.module_bytes.clone(),
+                    stage: stage.index,
+                    context: context.clone(),
+                    source: source.clone(),
+                    work,
+                    policy: policy.spec.clone(),
+                    workers: options.workers,
+                    seed: u64::from(stage.index),
+                };
+                let mut interrupt = shutdown.subscribe();
+                runtime.block_on(async {
+                    tokio::select! {
+                        result = swarm.node.run_phase(phase, &mut on_progress) => {
+                            result.map_err(|failure| {
+                                if failure.interrupted {
+                                    None
+                                } else {
+                                    let stage = failure.stage.clone().or_else(|| factory.first_failure());
+                                    Some((failure.to_string(), stage))
+                                }
+                            })
+                        }
+                        _ = interrupt.recv() => Err(None),
+                    }
+                })
+            }
+        };
         let partial = match outcome {
             Ok(partial) => partial,
-            Err(LocalError::Interrupted) => {
+            Err(None) => {
                 return Err(RunFailure::simple("interrupted", "interrupted (Ctrl-C)"));
             }
-            Err(error) => {
-                return Err(match factory.first_failure() {
+            Err(Some((error, first_failure))) => {
+                return Err(match first_failure {
                     Some(StageFailure::Stage { chunk, error }) => {
                         let chunk = chunk.and_then(|c| ids.get(c.0 as usize).copied());
                         stage_failure(plan, &error, chunk, Some(chunks), describe.clone())
@@ -382,7 +525,7 @@ fn run_stage(
                     },
                     None => RunFailure {
                         stage: Some(describe.clone()),
-                        ..RunFailure::simple("runtime", error.to_string())
+                        ..RunFailure::simple("runtime", error)
                     },
                 });
             }
@@ -501,7 +644,7 @@ fn stage_failure(
 
 /// Where compiled modules are cached between runs: `$XDG_CACHE_HOME` or
 /// `~/.cache` on Linux, `%LOCALAPPDATA%` on Windows, under `flowc/modules`.
-fn cache_dir() -> Option<PathBuf> {
+pub(crate) fn cache_dir() -> Option<PathBuf> {
     let base = if cfg!(windows) {
         std::env::var_os("LOCALAPPDATA").map(PathBuf::from)
     } else {
@@ -510,4 +653,58 @@ fn cache_dir() -> Option<PathBuf> {
             .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache")))
     };
     base.map(|b| b.join("flowc").join("modules"))
+}
+
+/// The in-process peer of `flowc run --join`, and what its phases share.
+struct Swarm {
+    node: NodeHandle,
+    module_bytes: Arc<Vec<u8>>,
+    /// This run's job id, so phases of concurrent jobs never mix.
+    job: u64,
+    next_part: std::cell::Cell<u32>,
+}
+
+/// Starts the in-process peer and waits (up to 10 s) until the joined peers
+/// announced what they offer; with none, the job runs here alone.
+fn join_swarm(
+    runtime: &tokio::runtime::Runtime,
+    host: &Host,
+    options: &SwarmOptions,
+) -> Result<NodeHandle, RunFailure> {
+    crate::logging::init("warn");
+    let keypair = match &options.identity {
+        Some(path) => flow_executor::net::identity::load_or_create(path)
+            .map_err(|message| RunFailure::simple("peer", message))?,
+        None => libp2p::identity::Keypair::generate_ed25519(),
+    };
+    let node = start_node(NodeConfig {
+        keypair,
+        listen: options.listen.clone(),
+        join: options.join.clone(),
+        cores: 0,
+        mdns: false,
+        host: host.clone(),
+    })
+    .map_err(|message| RunFailure::simple("peer", message))?;
+    let wanted = options.join.len().max(1);
+    let known = runtime.block_on(node.wait_for_peers(wanted, std::time::Duration::from_secs(10)));
+    if known == 0 {
+        tracing::warn!("no peer answered within 10 s: the job runs on this machine");
+    }
+    Ok(node)
+}
+
+/// A job id unlikely to collide with another origin's: the hash of the
+/// time and this process.
+fn run_id_seed() -> u64 {
+    let mut hasher = blake3::Hasher::new();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    hasher.update(&now.to_le_bytes());
+    hasher.update(&std::process::id().to_le_bytes());
+    let bytes = hasher.finalize();
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&bytes.as_bytes()[..8]);
+    u64::from_le_bytes(first)
 }

@@ -21,6 +21,8 @@
 //! - [`text`], [`regex`]: the text functions of the standard library.
 //! - [`decode`]: lines, CSV and JSON-lines input decoding.
 //! - [`types`]: [`ValueType`], the run-time shape of values.
+//! - [`policy`]: the `delegate when` predicate as a flat program every peer
+//!   evaluates.
 
 #![no_std]
 
@@ -34,6 +36,7 @@ pub mod error;
 pub mod exact_sum;
 pub mod numbers;
 pub mod partial;
+pub mod policy;
 #[cfg(feature = "regex")]
 pub mod regex;
 pub mod table;
