@@ -15,6 +15,9 @@ use std::process::Command;
 
 use serde_json::Value;
 
+#[path = "support/swarm.rs"]
+mod swarm;
+
 const FLOWC: &str = env!("CARGO_BIN_EXE_flowc");
 
 /// Copies a case into a fresh temporary folder, so outputs written with
@@ -224,5 +227,35 @@ fn conformance_programs_give_their_expected_outputs_however_split() {
         failures.len(),
         cases.len() * 3,
         failures.join("\n\n")
+    );
+}
+
+/// The same programs through a swarm of four `flowc peer` processes on
+/// 127.0.0.1, with tiny chunks so the work spreads: the outputs (and the
+/// errors) must be exactly those of a local run.
+#[test]
+fn conformance_programs_give_the_same_outputs_through_a_swarm() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/conformance");
+    let mut cases: Vec<PathBuf> = std::fs::read_dir(&root)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.join("job.flow").is_file())
+        .collect();
+    cases.sort();
+    let peers = swarm::TestSwarm::start(4, 1);
+    let join = peers.bootstrap().to_string();
+    let extra = ["--workers", "1", "--split", "256", "--join", join.as_str()];
+    let failures: Vec<String> = cases
+        .iter()
+        .filter_map(|case| run_case(case, &extra, "swarm").err())
+        .collect();
+    assert!(
+        failures.is_empty(),
+        "{} of {} swarm runs failed:\n\n{}\n\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n\n"),
+        peers.logs()
     );
 }
