@@ -814,6 +814,9 @@ impl Node {
             return;
         };
         job.started = true;
+        if let JobRole::Delegate { wire_task, .. } = &job.role {
+            info!(run = ?job.run, "piece {wire_task} started");
+        }
         debug!(run = ?job.run, "starting with {} candidate(s): {candidates:?}", candidates.len());
         job.candidates = candidates.clone();
         let mut commands = handle(job, now, Event::PeersAvailable(candidates));
@@ -867,7 +870,8 @@ impl Node {
             run = ?delegation.run,
             depth = delegation.depth,
             chunks = delegation.chunks.len(),
-            "computing a piece for {parent} at depth {}",
+            "computing piece {} for {parent} at depth {}",
+            delegation.task,
             delegation.depth
         );
         let policy = policy_from_spec(&delegation.policy);
