@@ -858,6 +858,9 @@ impl Node {
             .send_response(channel, Response::Accepted);
         let slots = self.free_cores;
         self.free_cores = 0;
+        for info in self.peers.values_mut() {
+            info.last_hello = None;
+        }
         let key = self.next_job;
         self.next_job += 1;
         let work = Work::new(
@@ -1223,6 +1226,11 @@ impl Node {
             } => {
                 self.delegated_here.remove(&(parent, wire_task));
                 self.free_cores = (self.free_cores + slots).min(self.cores);
+                // Tell everyone at the next tick, not the next second: a
+                // parent with work left is waiting for free cores.
+                for info in self.peers.values_mut() {
+                    info.last_hello = None;
+                }
             }
         }
     }
