@@ -190,13 +190,18 @@ fn bind_tools(
                 Diagnostic::error(
                     codes::TOOL_SIGNATURE,
                     format!(
-                        "`{}` in `{path}` is {}, but `extern fn {}` needs {}",
-                        function.name,
-                        tool::describe(found),
-                        function.name,
-                        tool::describe(&expected)
+                        "`{}` in `{path}` does not have the signature its declaration gives",
+                        function.name
                     ),
-                    Label::new(file, span, "this module"),
+                    Label::new(
+                        file,
+                        span,
+                        format!(
+                            "exports {}, the declaration needs {}",
+                            tool::describe(found),
+                            tool::describe(&expected)
+                        ),
+                    ),
                 )
                 .with_help("int is i64, float f64, bool i32; a str parameter is (ptr: i32, len: i32) and a str result an i64 holding ptr << 32 | len"),
             ),

@@ -305,6 +305,35 @@ mod tests {
         );
     }
 
+    /// The conformance tools are checked in as `.wat` and `.wasm`
+    /// (`tests/conformance/generate.py` assembles them): they must agree.
+    #[test]
+    fn checked_in_tool_modules_are_their_text_assembled() {
+        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/conformance");
+        let mut checked = 0;
+        for case in std::fs::read_dir(root).expect("the conformance folder") {
+            let tools = case.expect("an entry").path().join("tools");
+            let Ok(entries) = std::fs::read_dir(&tools) else {
+                continue;
+            };
+            for entry in entries {
+                let path = entry.expect("an entry").path();
+                if path.extension().is_some_and(|e| e == "wat") {
+                    let assembled = wat::parse_file(&path).expect("the WAT parses");
+                    let wasm = path.with_extension("wasm");
+                    let checked_in = std::fs::read(&wasm).expect("the .wasm is checked in");
+                    assert!(
+                        assembled == checked_in,
+                        "{} is stale: run tests/conformance/generate.py",
+                        wasm.display()
+                    );
+                    checked += 1;
+                }
+            }
+        }
+        assert!(checked >= 5, "only {checked} tool modules");
+    }
+
     #[test]
     fn abi_signatures_follow_the_language_contract() {
         let text = |params: &[IrType], ret: &IrType| describe(&abi_signature(params, ret));

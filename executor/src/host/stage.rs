@@ -356,7 +356,9 @@ impl Live {
                         code: Some(code), ..
                     } = &trap
                     {
-                        record.message = format!("{}: {code}", record.message);
+                        let reason = code.to_string();
+                        let reason = reason.strip_prefix("wasm trap: ").unwrap_or(&reason);
+                        record.message = format!("{}: {reason}", record.message);
                     }
                     Failure::Runtime(record)
                 }
