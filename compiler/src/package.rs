@@ -150,7 +150,11 @@ fn bind_tools(
                 };
                 let index = match loaded {
                     Ok(module) => Some(
-                        match bindings.tools.iter().position(|t| t.digest == module.digest) {
+                        match bindings
+                            .tools
+                            .iter()
+                            .position(|t| t.digest == module.digest)
+                        {
                             Some(index) => index,
                             None => {
                                 plan_tools.push(PlanTool {

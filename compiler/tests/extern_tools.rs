@@ -122,7 +122,9 @@ fn two_tools_keep_two_memories() {
         &[("a.wasm", EXCLAIM), ("b.wasm", WEIGH)],
     );
     // `str(x)` plus "!", weighed at 3 per byte.
-    let expected: i64 = (0..20).map(|x: i64| 3 * (x.to_string().len() as i64 + 1)).sum();
+    let expected: i64 = (0..20)
+        .map(|x: i64| 3 * (x.to_string().len() as i64 + 1))
+        .sum();
     assert_eq!(
         run_range(&package, HostConfig::default(), 0, 20),
         Ok(Value::Int(expected))
@@ -151,13 +153,22 @@ fn a_trap_inside_a_tool_names_the_call_and_the_record() {
     assert_eq!(record.kind, "extern");
     assert_eq!(record.position, 57);
     assert!(
-        record.message.contains("extern fn `inverse` (t.wasm) trapped"),
+        record
+            .message
+            .contains("extern fn `inverse` (t.wasm) trapped"),
         "{}",
         record.message
     );
-    assert!(record.message.contains("divide by zero"), "{}", record.message);
+    assert!(
+        record.message.contains("divide by zero"),
+        "{}",
+        record.message
+    );
     let span = &package.plan.spans[record.span_id as usize];
-    assert_eq!(&source[span.start as usize..span.end as usize], "inverse(x)");
+    assert_eq!(
+        &source[span.start as usize..span.end as usize],
+        "inverse(x)"
+    );
 }
 
 #[test]

@@ -294,7 +294,10 @@ fn reviews_needs_its_tool() {
     );
     let source = std::fs::read_to_string(path).expect("the example exists");
     let job = lowered("examples/reviews/job.flow", &source);
-    assert_eq!(job.ir.externs[0].module, "examples/reviews/tools/score.wasm");
+    assert_eq!(
+        job.ir.externs[0].module,
+        "examples/reviews/tools/score.wasm"
+    );
     let error = run_err(&job, vec![vec![Chunk::text("p1\tgood stuff\n")]]);
     assert_eq!(error.kind, "unsupported", "{error:?}");
     assert!(error.message.contains("extern fn `score`"), "{error:?}");

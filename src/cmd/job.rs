@@ -46,7 +46,11 @@ pub fn analyze_job(file: &str, terminal: &Terminal) -> Result<(Analysis, FileId)
 /// Compiles an analysed job into its package: reads the tool modules its
 /// `extern fn`s name (the compiler does no IO), then checks, links and
 /// generates. Problems are printed; the error is the exit status.
-pub fn compile_job(analysis: &Analysis, root: FileId, terminal: &Terminal) -> Result<JobPackage, Exit> {
+pub fn compile_job(
+    analysis: &Analysis,
+    root: FileId,
+    terminal: &Terminal,
+) -> Result<JobPackage, Exit> {
     let files: ToolFiles = package::tool_paths(analysis, root)
         .into_iter()
         .map(|path| {
@@ -59,7 +63,12 @@ pub fn compile_job(analysis: &Analysis, root: FileId, terminal: &Terminal) -> Re
             print_human(&[], &diagnostics, Some(analysis), terminal.render);
             eprintln!(
                 "{}",
-                summary(diagnostics.len(), 0, analysis.sources.len(), terminal.render)
+                summary(
+                    diagnostics.len(),
+                    0,
+                    analysis.sources.len(),
+                    terminal.render
+                )
             );
             Exit::Errors
         }

@@ -90,9 +90,10 @@ pub fn define_wrappers(
     };
     for (index, function) in externs.iter().enumerate() {
         let (tool, export) = bindings.functions[index];
-        let wrapper = shared.externs.get(index).copied().ok_or_else(|| {
-            CodegenError::Internal(format!("no wrapper for extern fn {index}"))
-        })?;
+        let wrapper =
+            shared.externs.get(index).copied().ok_or_else(|| {
+                CodegenError::Internal(format!("no wrapper for extern fn {index}"))
+            })?;
         let tool_alloc = bindings
             .tools
             .get(tool)

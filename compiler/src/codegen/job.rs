@@ -6,8 +6,8 @@
 
 use wasm_encoder::{BlockType, MemArg, ValType};
 
-use super::externs::{self, ExternBindings};
 use super::expr::{Emitter, Runtime, Shared, partial_kind, val_type};
+use super::externs::{self, ExternBindings};
 use super::{CodegenError, ModuleBuilder, Signature, stage, validate};
 use crate::ir::{Expr, ExprKind, IrType, JobIr, ListOp, Stage};
 use crate::plan::{JobPlan, PlanSource};

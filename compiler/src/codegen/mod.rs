@@ -49,8 +49,7 @@ impl fmt::Display for CodegenError {
             CodegenError::Unsupported(message) => write!(f, "not supported yet: {message}"),
             CodegenError::Internal(message) => write!(f, "internal compiler error: {message}"),
             CodegenError::Tools(diagnostics) => {
-                let messages: Vec<&str> =
-                    diagnostics.iter().map(|d| d.message.as_str()).collect();
+                let messages: Vec<&str> = diagnostics.iter().map(|d| d.message.as_str()).collect();
                 write!(f, "{}", messages.join("; "))
             }
         }

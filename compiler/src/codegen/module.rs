@@ -25,8 +25,8 @@ use std::sync::OnceLock;
 use wasm_encoder::reencode::{self, Reencode};
 use wasm_encoder::{
     CodeSection, ConstExpr, DataCountSection, DataSection, ElementSection, Elements, ExportKind,
-    ExportSection, Function, FunctionSection, GlobalSection, GlobalType, MemorySection,
-    SectionId, StartSection, TableSection, TypeSection, ValType,
+    ExportSection, Function, FunctionSection, GlobalSection, GlobalType, MemorySection, SectionId,
+    StartSection, TableSection, TypeSection, ValType,
 };
 use wasmparser::{Parser, Payload, TypeRef};
 
@@ -391,8 +391,8 @@ impl ModuleBuilder {
             bodies.push(body);
         }
         let total_datas = self.base.datas;
-        let needs_data_count = self.runtime.has_data_count
-            || self.tools.iter().any(|(tool, _)| tool.has_data_count);
+        let needs_data_count =
+            self.runtime.has_data_count || self.tools.iter().any(|(tool, _)| tool.has_data_count);
         let mut appender = Appender {
             types: self.types,
             function_types,
@@ -595,9 +595,8 @@ impl Appender {
     /// Whether anything is appended to section `id`, so a runtime without
     /// that section gets one.
     fn adds_to(&self, id: SectionId) -> bool {
-        let tools_have = |has: fn(&ItemCounts) -> bool| {
-            self.tools.iter().any(|(tool, _)| has(&tool.counts))
-        };
+        let tools_have =
+            |has: fn(&ItemCounts) -> bool| self.tools.iter().any(|(tool, _)| has(&tool.counts));
         match id {
             SectionId::Type => !self.types.is_empty() || tools_have(|c| c.types > 0),
             SectionId::Function | SectionId::Code => {
@@ -616,7 +615,11 @@ impl Appender {
     }
 
     /// Writes section `id` holding only the appended items.
-    fn write_missing(&mut self, module: &mut wasm_encoder::Module, id: SectionId) -> ReencodeResult {
+    fn write_missing(
+        &mut self,
+        module: &mut wasm_encoder::Module,
+        id: SectionId,
+    ) -> ReencodeResult {
         match id {
             SectionId::Type => {
                 let mut section = TypeSection::new();

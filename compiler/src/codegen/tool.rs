@@ -81,7 +81,10 @@ impl ToolModule {
         Validator::new_with_features(tool_features())
             .validate_all(&bytes)
             .map_err(|error| {
-                format!("it is not a valid WebAssembly 2.0 module ({})", error.message())
+                format!(
+                    "it is not a valid WebAssembly 2.0 module ({})",
+                    error.message()
+                )
             })?;
         let mut counts = ItemCounts::default();
         let mut types: Vec<Option<Signature>> = Vec::new();
@@ -186,7 +189,9 @@ impl ToolModule {
     /// The index of the tool's `flow_alloc`, which [`ToolModule::parse`]
     /// checked exists.
     pub fn alloc(&self) -> u32 {
-        self.exports.get("flow_alloc").map_or(0, |(index, _)| *index)
+        self.exports
+            .get("flow_alloc")
+            .map_or(0, |(index, _)| *index)
     }
 }
 
@@ -281,9 +286,7 @@ mod tests {
             Ok(()),
         );
         check(
-            &format!(
-                r#"(module (import "env" "f" (func)) (memory (export "memory") 1) {alloc})"#
-            ),
+            &format!(r#"(module (import "env" "f" (func)) (memory (export "memory") 1) {alloc})"#),
             Err("imports `env::f`"),
         );
         check(&format!("(module {alloc})"), Err("defines no memory"));

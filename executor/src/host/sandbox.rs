@@ -285,3 +285,46 @@ pub(crate) fn write_bytes(
     })?;
     Ok((ptr, len))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limits(max_memory_bytes: usize) -> Limits {
+        Limits {
+            max_memory_bytes,
+            used_bytes: 0,
+            last_growth: None,
+            exceeded: false,
+        }
+    }
+
+    #[test]
+    fn the_limit_bounds_every_memory_of_an_instance_together() {
+        let mut limits = limits(100);
+        // A stage's memory and a tool's memory, created at 40 bytes each.
+        assert!(limits.memory_growing(0, 40, None).unwrap());
+        assert!(limits.memory_growing(0, 40, None).unwrap());
+        // Growing either by more than the 20 bytes left is refused.
+        assert!(!limits.memory_growing(40, 70, None).unwrap());
+        assert!(limits.exceeded);
+        assert!(limits.memory_growing(40, 60, None).unwrap());
+        assert_eq!(limits.used_bytes, 100);
+    }
+
+    #[test]
+    fn a_growth_the_engine_then_fails_is_given_back() {
+        let mut limits = limits(100);
+        assert!(limits.memory_growing(0, 90, None).unwrap());
+        limits
+            .memory_grow_failed(wasmtime::Error::msg("past the maximum"))
+            .unwrap();
+        assert_eq!(limits.used_bytes, 0);
+        // Only the growth just allowed is given back, once.
+        limits
+            .memory_grow_failed(wasmtime::Error::msg("again"))
+            .unwrap();
+        assert_eq!(limits.used_bytes, 0);
+        assert!(limits.memory_growing(0, 100, None).unwrap());
+    }
+}
