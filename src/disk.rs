@@ -44,6 +44,26 @@ pub fn read_source(path: &str) -> Result<String, String> {
     std::fs::read_to_string(Path::new(path)).map_err(|error| describe_io_error(&error))
 }
 
+/// The most bytes a WebAssembly tool module may have: far beyond any real
+/// tool, and small enough that reading it cannot exhaust memory.
+const MAX_TOOL_BYTES: u64 = 256 << 20;
+
+/// Reads an `extern fn` tool module, describing a failure as a sentence.
+pub fn read_tool_module(path: &str) -> Result<Vec<u8>, String> {
+    let path = Path::new(path);
+    let metadata = std::fs::metadata(path).map_err(|error| describe_io_error(&error))?;
+    if metadata.is_dir() {
+        return Err("it is a directory".to_string());
+    }
+    if metadata.len() > MAX_TOOL_BYTES {
+        return Err(format!(
+            "it has {} bytes, more than the {MAX_TOOL_BYTES} a tool module may have",
+            metadata.len()
+        ));
+    }
+    std::fs::read(path).map_err(|error| describe_io_error(&error))
+}
+
 /// Writes a file, describing a failure as a sentence.
 pub fn write_source(path: &str, text: &str) -> Result<(), String> {
     std::fs::write(Path::new(path), text).map_err(|error| describe_io_error(&error))

@@ -74,6 +74,11 @@ pub const POLICY_RANGE: &str = "E0504";
 pub const POLICY_SELECT: &str = "E0505";
 pub const POLICY_NOT_CONSTANT: &str = "E0506";
 
+// Compilation: `extern fn` tool modules, checked when a job is compiled.
+pub const TOOL_UNREADABLE: &str = "E0703";
+pub const TOOL_INVALID: &str = "E0704";
+pub const TOOL_SIGNATURE: &str = "E0705";
+
 // Lints.
 pub const UNUSED_LET: &str = "W0001";
 pub const UNUSED_PARAM: &str = "W0002";

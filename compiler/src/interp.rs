@@ -14,6 +14,10 @@
 //! computed on demand (a stage computes the values it reads from `ctx`
 //! first), which orders the phases exactly as the plan does.
 //!
+//! Calls of `extern fn` tools are outside the interpreter's scope: they
+//! fail with the kind `unsupported` (tools are WebAssembly, run only by the
+//! executor's host).
+//!
 //! Run-time errors are data ([`InterpError`]): the error kind of docs/abi.md,
 //! the message, the [`SpanId`] of the failing operation and the position of
 //! the record being processed (`-1` outside a stage).
@@ -879,6 +883,21 @@ impl<'a> Interp<'a> {
                 self.call(target, args, frame.depth + 1)
             }
             ExprKind::TailCall { .. } => Err(internal("a tail call outside tail position")),
+            // Tools are WebAssembly code run by the executor's host; the
+            // interpreter is an oracle for Flow's own semantics, so jobs
+            // that call tools are outside its scope (docs/abi.md).
+            ExprKind::ExternCall { function, span, .. } => Err(InterpError {
+                kind: "unsupported".to_owned(),
+                message: format!(
+                    "extern fn `{}` is a WebAssembly tool, which the reference interpreter does not run",
+                    self.ir()
+                        .externs
+                        .get(function.0 as usize)
+                        .map_or("?", |f| f.name.as_str())
+                ),
+                span: Some(*span),
+                position,
+            }),
             ExprKind::Builtin { op, args, span } => {
                 let args = self.eval_all(args, frame)?;
                 self.builtin(*op, args, *span, position)

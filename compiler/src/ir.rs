@@ -104,6 +104,27 @@ pub struct LocalId(pub u32);
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct FnId(pub u32);
 
+/// An `extern fn` of the job, by index into [`JobIr::externs`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ExternId(pub u32);
+
+/// An `extern fn`: an export of a WebAssembly tool module (LANGUAGE.md §8)
+/// that code generation links into the stage module.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ExternFn {
+    pub name: String,
+    /// Parameter types: `int`, `float`, `bool` or `str`.
+    pub params: Vec<IrType>,
+    /// The result type: `int`, `float`, `bool` or `str`.
+    pub ret: IrType,
+    /// The module's path as the command line reaches it (`/`-separated):
+    /// the declaring file's folder joined with the path written.
+    pub module: String,
+    /// The path literal in the source, which diagnostics about the module
+    /// point at.
+    pub module_span: (FileId, Span),
+}
+
 /// A typed expression.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Expr {
@@ -189,6 +210,13 @@ pub enum ExprKind {
     /// A self call in tail position: becomes a jump to the function's start.
     TailCall {
         args: Vec<Expr>,
+    },
+    /// A call of an `extern fn`; a trap inside the tool is reported at
+    /// `span`.
+    ExternCall {
+        function: ExternId,
+        args: Vec<Expr>,
+        span: SpanId,
     },
     Builtin {
         op: Builtin,
@@ -381,6 +409,7 @@ pub struct JobIr {
     pub params: Vec<IrType>,
     pub inputs: Vec<IrType>,
     pub functions: Vec<Function>,
+    pub externs: Vec<ExternFn>,
     pub stages: Vec<Stage>,
     pub values: Vec<ValueDef>,
     pub spans: SpanTable,
@@ -422,6 +451,7 @@ pub fn walk(expr: &Expr, visit: &mut impl FnMut(&Expr)) {
         | ExprKind::Record(items)
         | ExprKind::Call { args: items, .. }
         | ExprKind::TailCall { args: items }
+        | ExprKind::ExternCall { args: items, .. }
         | ExprKind::Builtin { args: items, .. } => {
             for item in items {
                 walk(item, visit);
@@ -449,6 +479,17 @@ impl std::fmt::Display for JobIr {
         }
         for (index, ty) in self.inputs.iter().enumerate() {
             writeln!(f, "input {index}: {}", type_text(ty))?;
+        }
+        for (index, function) in self.externs.iter().enumerate() {
+            let params: Vec<String> = function.params.iter().map(type_text).collect();
+            writeln!(
+                f,
+                "extern#{index} {}({}) -> {} from {:?}",
+                function.name,
+                params.join(", "),
+                type_text(&function.ret),
+                function.module
+            )?;
         }
         for (index, function) in self.functions.iter().enumerate() {
             let params: Vec<String> = function
@@ -567,6 +608,11 @@ pub fn expr_text(expr: &Expr) -> String {
         ExprKind::Field { base, index } => format!("{}.{index}", expr_text(base)),
         ExprKind::Call { function, args } => format!("fn#{}({})", function.0, list_text(args)),
         ExprKind::TailCall { args } => format!("tailcall({})", list_text(args)),
+        ExprKind::ExternCall {
+            function,
+            args,
+            span,
+        } => format!("extern#{}@{}({})", function.0, span.0, list_text(args)),
         ExprKind::Builtin { op, args, span } => format!("{op:?}@{}({})", span.0, list_text(args)),
         ExprKind::ListOp(op) => {
             let mut parts = vec![expr_text(&op.list)];

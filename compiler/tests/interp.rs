@@ -285,20 +285,22 @@ fn weblog() {
 
 #[test]
 fn reviews_needs_its_tool() {
-    // `extern fn` tools are not linked yet: lowering says so rather than
-    // compiling something else.
+    // `extern fn` tools are WebAssembly, outside the interpreter's scope: a
+    // call fails with the kind `unsupported` rather than computing
+    // something else.
     let path = format!(
         "{}/../examples/reviews/job.flow",
         env!("CARGO_MANIFEST_DIR")
     );
     let source = std::fs::read_to_string(path).expect("the example exists");
-    let analysis = common::analyze_files(&[("examples/reviews/job.flow", &source)]);
-    let root = analysis.program.jobs[0].root;
-    let error = lower(&analysis, root).expect_err("extern fns are not lowered");
-    assert!(
-        format!("{error:?}").contains("extern fn score"),
-        "{error:?}"
+    let job = lowered("examples/reviews/job.flow", &source);
+    assert_eq!(
+        job.ir.externs[0].module,
+        "examples/reviews/tools/score.wasm"
     );
+    let error = run_err(&job, vec![vec![Chunk::text("p1\tgood stuff\n")]]);
+    assert_eq!(error.kind, "unsupported", "{error:?}");
+    assert!(error.message.contains("extern fn `score`"), "{error:?}");
 
     // The same job with the tool replaced by a plain function.
     let source = source.replace(

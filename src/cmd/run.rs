@@ -15,7 +15,7 @@ use flow_runtime::Value;
 use tokio::sync::broadcast;
 
 use super::Exit;
-use super::job::{analyze_job, report_codegen_error};
+use super::job::{analyze_job, compile_job};
 use crate::run::{self, RunFailure, RunOptions};
 use crate::term::Terminal;
 
@@ -115,9 +115,9 @@ pub fn run(args: &RunArgs, terminal: &Terminal) -> Exit {
         Ok(job) => job,
         Err(exit) => return exit,
     };
-    let package = match flow_compiler::package::build(&analysis, root) {
+    let package = match compile_job(&analysis, root, terminal) {
         Ok(package) => package,
-        Err(error) => return report_codegen_error(&error, terminal),
+        Err(exit) => return exit,
     };
     let declared: Vec<ParamDecl> = package
         .plan

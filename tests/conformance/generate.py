@@ -20,7 +20,9 @@ import json
 import math
 import os
 import random
+import re
 import shutil
+import subprocess
 from fractions import Fraction
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -76,9 +78,14 @@ def bottom(items, n, key):
 CASES = {}
 
 
-def case(name, job, files=None, expected=None, error=None, args=None, out_files=None):
+def case(name, job, files=None, expected=None, error=None, args=None, out_files=None,
+         tools=None, copies=None):
+    """`tools` maps the path of an `extern fn` module to its WebAssembly text:
+    the `.wat` is written beside it and assembled into the `.wasm`.
+    `copies` maps a path in the case to a file of the repository to copy."""
     CASES[name] = dict(job=job, files=files or {}, expected=expected, error=error,
-                       args=args or [], out_files=out_files or {})
+                       args=args or [], out_files=out_files or {}, tools=tools or {},
+                       copies=copies or {})
 
 
 def text_corpus():
@@ -410,6 +417,263 @@ output total = ids |> summ()
 ''', {}, error=["exit: 2", "E0101", "sum"])
 
 
+# `extern fn` tools, written in WebAssembly text. Each module imports
+# nothing and exports `memory` and `flow_alloc` (LANGUAGE.md section 8).
+
+MATH_WAT = """;; Integer, float and bool functions for the extern_numbers case. A start
+;; function sets $half, so a stage module that did not run it computes 0.
+(module
+  (memory (export "memory") 1)
+  (global $half (mut f64) (f64.const 0))
+  (func $init (global.set $half (f64.const 0.5)))
+  (start $init)
+  (func (export "flow_alloc") (param i32) (result i32) (i32.const 1024))
+  (func (export "collatz_steps") (param $n i64) (result i64)
+    (local $steps i64)
+    (block $done
+      (loop $next
+        (br_if $done (i64.le_s (local.get $n) (i64.const 1)))
+        (if (i64.eqz (i64.and (local.get $n) (i64.const 1)))
+          (then (local.set $n (i64.shr_s (local.get $n) (i64.const 1))))
+          (else (local.set $n (i64.add (i64.mul (local.get $n) (i64.const 3)) (i64.const 1)))))
+        (local.set $steps (i64.add (local.get $steps) (i64.const 1)))
+        (br $next)))
+    (local.get $steps))
+  ;; Answers 7 for true: any non-zero i32 is true.
+  (func (export "is_prime") (param $n i64) (result i32)
+    (local $d i64)
+    (if (i64.lt_s (local.get $n) (i64.const 2)) (then (return (i32.const 0))))
+    (local.set $d (i64.const 2))
+    (block $done
+      (loop $next
+        (br_if $done (i64.gt_s (i64.mul (local.get $d) (local.get $d)) (local.get $n)))
+        (if (i64.eqz (i64.rem_s (local.get $n) (local.get $d))) (then (return (i32.const 0))))
+        (local.set $d (i64.add (local.get $d) (i64.const 1)))
+        (br $next)))
+    (i32.const 7))
+  (func (export "scale") (param $x f64) (param $k i64) (result f64)
+    (f64.mul (local.get $x) (f64.convert_i64_s (local.get $k))))
+  (func (export "halve") (param $x f64) (result f64)
+    (f64.mul (local.get $x) (global.get $half))))
+"""
+
+TEXT_WAT = """;; String functions for the extern_text case. A bump allocator hands out
+;; memory from 4096 on; every export resets it when it returns, since the
+;; caller copies a result out before it allocates again. The separator of
+;; `pair` comes from a data segment.
+(module
+  (memory (export "memory") 1)
+  (global $next (mut i32) (i32.const 4096))
+  (data (i32.const 16) "<->")
+  (func $alloc (export "flow_alloc") (param $len i32) (result i32)
+    (local $ptr i32)
+    (local.set $ptr (global.get $next))
+    (global.set $next (i32.add (local.get $ptr) (local.get $len)))
+    (block $enough
+      (loop $grow
+        (br_if $enough (i32.le_u (global.get $next) (i32.mul (memory.size) (i32.const 65536))))
+        (if (i32.lt_s (memory.grow (i32.const 1)) (i32.const 0)) (then (unreachable)))
+        (br $grow)))
+    (local.get $ptr))
+  (func $result (param $ptr i32) (param $len i32) (result i64)
+    (global.set $next (i32.const 4096))
+    (i64.or (i64.shl (i64.extend_i32_u (local.get $ptr)) (i64.const 32))
+            (i64.extend_i32_u (local.get $len))))
+  (func (export "reverse") (param $s i32) (param $len i32) (result i64)
+    (local $out i32) (local $i i32)
+    (local.set $out (call $alloc (local.get $len)))
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $i) (local.get $len)))
+        (i32.store8
+          (i32.add (local.get $out) (local.get $i))
+          (i32.load8_u (i32.sub (i32.add (local.get $s) (local.get $len))
+                                (i32.add (local.get $i) (i32.const 1)))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $next)))
+    (call $result (local.get $out) (local.get $len)))
+  (func (export "pair") (param $a i32) (param $a_len i32) (param $b i32) (param $b_len i32) (result i64)
+    (local $out i32) (local $len i32)
+    (local.set $len (i32.add (i32.add (local.get $a_len) (i32.const 3)) (local.get $b_len)))
+    (local.set $out (call $alloc (local.get $len)))
+    (memory.copy (local.get $out) (local.get $a) (local.get $a_len))
+    (memory.copy (i32.add (local.get $out) (local.get $a_len)) (i32.const 16) (i32.const 3))
+    (memory.copy (i32.add (i32.add (local.get $out) (local.get $a_len)) (i32.const 3))
+                 (local.get $b) (local.get $b_len))
+    (call $result (local.get $out) (local.get $len)))
+  (func (export "vowels") (param $s i32) (param $len i32) (result i64)
+    (local $i i32) (local $count i64) (local $c i32)
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $i) (local.get $len)))
+        (local.set $c (i32.or (i32.load8_u (i32.add (local.get $s) (local.get $i))) (i32.const 32)))
+        (if (i32.or (i32.or (i32.eq (local.get $c) (i32.const 97)) (i32.eq (local.get $c) (i32.const 101)))
+                    (i32.or (i32.or (i32.eq (local.get $c) (i32.const 105)) (i32.eq (local.get $c) (i32.const 111)))
+                            (i32.eq (local.get $c) (i32.const 117))))
+          (then (local.set $count (i64.add (local.get $count) (i64.const 1)))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $next)))
+    (global.set $next (i32.const 4096))
+    (local.get $count))
+  (func (export "repeat") (param $s i32) (param $len i32) (param $n i64) (result i64)
+    (local $out i32) (local $k i32) (local $times i32)
+    (local.set $times (i32.wrap_i64 (select (i64.const 0) (local.get $n) (i64.lt_s (local.get $n) (i64.const 0)))))
+    (local.set $out (call $alloc (i32.mul (local.get $len) (local.get $times))))
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $k) (local.get $times)))
+        (memory.copy (i32.add (local.get $out) (i32.mul (local.get $k) (local.get $len)))
+                     (local.get $s) (local.get $len))
+        (local.set $k (i32.add (local.get $k) (i32.const 1)))
+        (br $next)))
+    (call $result (local.get $out) (i32.mul (local.get $len) (local.get $times)))))
+"""
+
+LEVEL_WAT = """;; The length of a line, and a trap (`unreachable`) on a line that starts
+;; with `!`: the error_extern_trap case.
+(module
+  (memory (export "memory") 1)
+  (func (export "flow_alloc") (param i32) (result i32) (i32.const 1024))
+  (func (export "level") (param $s i32) (param $len i32) (result i64)
+    (if (i32.and (i32.gt_u (local.get $len) (i32.const 0))
+                 (i32.eq (i32.load8_u (local.get $s)) (i32.const 33)))
+      (then (unreachable)))
+    (i64.extend_i32_u (local.get $len))))
+"""
+
+IMPORTING_WAT = """;; Not a tool: it imports a function (error_extern_bad_module).
+(module
+  (import "env" "log" (func $log (param i32)))
+  (memory (export "memory") 1)
+  (func (export "flow_alloc") (param i32) (result i32) (i32.const 0))
+  (func (export "score") (param i32 i32) (result f64) (f64.const 0)))
+"""
+
+WRONG_SIGNATURE_WAT = """;; `score` answers an i32 where `-> float` needs an f64
+;; (error_extern_signature).
+(module
+  (memory (export "memory") 1)
+  (func (export "flow_alloc") (param i32) (result i32) (i32.const 0))
+  (func (export "score") (param i32 i32) (result i32) (i32.const 0)))
+"""
+
+
+def collatz_steps(n):
+    steps = 0
+    while n > 1:
+        n = n // 2 if n % 2 == 0 else 3 * n + 1
+        steps += 1
+    return steps
+
+
+def is_prime(n):
+    return n >= 2 and all(n % d for d in range(2, math.isqrt(n) + 1))
+
+
+IDS = range(1, 3000)
+case("extern_numbers", '''extern fn collatz_steps(n: int) -> int from "tools/math.wasm"
+extern fn is_prime(n: int) -> bool from "tools/math.wasm"
+extern fn scale(x: float, k: int) -> float from "tools/math.wasm"
+extern fn halve(x: float) -> float from "tools/math.wasm"
+
+input ids = range(1, 3000)
+output steps = ids |> map(collatz_steps) |> sum()
+output longest = ids |> map(n => collatz_steps(n)) |> max()
+output primes = ids |> filter(is_prime) |> count()
+output scaled = ids |> map(n => scale(float(n), 3)) |> sum()
+output big_halves = ids |> map(n => halve(float(n))) |> filter(x => x > 1000.0) |> count()
+output direct = (collatz_steps(27), is_prime(97), is_prime(91), halve(3.0))
+''', {}, {
+    "steps": sum(collatz_steps(n) for n in IDS),
+    "longest": max(collatz_steps(n) for n in IDS),
+    "primes": sum(1 for n in IDS if is_prime(n)),
+    "scaled": math.fsum(float(n) * 3 for n in IDS),
+    "big_halves": sum(1 for n in IDS if n * 0.5 > 1000.0),
+    "direct": [collatz_steps(27), True, False, 1.5],
+}, tools={"tools/math.wasm": MATH_WAT})
+
+rng = random.Random(23)
+TOOL_WORDS = ["flow", "peer", "Stone", "river", "a", "IO", "queue", "sky", "audio", "x"]
+WORD_LINES = [rng.choice(TOOL_WORDS) for _ in range(300)] + [""]
+case("extern_text", '''extern fn reverse(s: str) -> str from "tools/text.wasm"
+extern fn pair(a: str, b: str) -> str from "tools/text.wasm"
+extern fn vowels(s: str) -> int from "tools/text.wasm"
+extern fn repeat(s: str, n: int) -> str from "tools/text.wasm"
+
+input terms = lines("data/*.txt")
+output reversed = terms |> map(reverse) |> distinct() |> collect()
+output vowel_count = terms |> map(vowels) |> sum()
+output paired = terms |> map(w => pair(w, upper(w))) |> count_by(p => p)
+output repeated = terms |> filter(w => len(w) < 4) |> map(w => repeat(w, 3)) |> distinct() |> collect()
+output direct = (reverse("flow"), pair("été", "ünï"), repeat("ab", 0), vowels(""))
+''', {"data/words.txt": "\n".join(WORD_LINES) + "\n"}, {
+    "reversed": sorted({w[::-1] for w in WORD_LINES}),
+    "vowel_count": sum(sum(1 for c in w.lower() if c in "aeiou") for w in WORD_LINES),
+    "paired": [[w + "<->" + w.upper(), WORD_LINES.count(w)] for w in sorted(set(WORD_LINES))],
+    "repeated": sorted({w * 3 for w in WORD_LINES if len(w) < 4}),
+    "direct": ["wolf", "été<->ünï", "", 0],
+}, tools={"tools/text.wasm": TEXT_WAT})
+
+case("error_extern_trap", '''extern fn level(s: str) -> int from "tools/level.wasm"
+input rows = lines("data/levels.txt")
+output total = rows |> map(r => level(r)) |> sum()
+''', {"data/levels.txt": "ok\nfine\n!boom\nok\n"},
+     error=["exit: 1", "extern fn `level`", "unreachable", "data/levels.txt line 3", "level(r)"],
+     tools={"tools/level.wasm": LEVEL_WAT})
+case("error_extern_missing_module", '''extern fn score(s: str) -> float from "tools/none.wasm"
+input rows = lines("data/*.txt")
+output total = rows |> map(score) |> sum()
+''', {"data/a.txt": "x\n"}, error=["exit: 2", "E0703", "tools/none.wasm", "no such file"])
+case("error_extern_bad_module", '''extern fn score(s: str) -> float from "tools/importing.wasm"
+input rows = lines("data/*.txt")
+output total = rows |> map(score) |> sum()
+''', {"data/a.txt": "x\n"}, error=["exit: 2", "E0704", "imports `env::log`"],
+     tools={"tools/importing.wasm": IMPORTING_WAT})
+case("error_extern_signature", '''extern fn score(s: str) -> float from "tools/score.wasm"
+input rows = lines("data/*.txt")
+output total = rows |> map(score) |> sum()
+''', {"data/a.txt": "x\n"},
+     error=["exit: 2", "E0705", "func (i32, i32) -> (i32)", "func (i32, i32) -> (f64)"],
+     tools={"tools/score.wasm": WRONG_SIGNATURE_WAT})
+
+# examples/reviews, with its tool built from Rust: the sentiment score
+# recomputed here from the tool's definition (tools/score/src/lib.rs).
+REPO = os.path.dirname(os.path.dirname(HERE))
+REVIEWS = os.path.join(REPO, "examples", "reviews")
+POSITIVE = {"good", "great", "love", "excellent", "fast", "nice", "happy", "perfect", "best",
+            "recommend"}
+NEGATIVE = {"bad", "slow", "broken", "terrible", "hate", "awful", "worst", "refund", "poor",
+            "never"}
+
+
+def review_score(text):
+    words = [w.decode().lower() for w in re.split(rb"[^A-Za-z0-9]", text.encode()) if w]
+    balance = sum(1 if w in POSITIVE else -1 if w in NEGATIVE else 0 for w in words)
+    return balance / len(words) if words else 0.0
+
+
+with open(os.path.join(REVIEWS, "job.flow"), encoding="utf-8") as f:
+    REVIEWS_JOB = f.read()
+with open(os.path.join(REVIEWS, "data", "reviews.tsv"), encoding="utf-8") as f:
+    REVIEW_LINES = f.read().splitlines()
+SCORED = [(l.split("\t")[0], review_score(l.split("\t")[1])) for l in REVIEW_LINES if "\t" in l]
+PER_PRODUCT = {}
+for product, value in SCORED:
+    PER_PRODUCT.setdefault(product, []).append(value)
+case("extern_reviews", REVIEWS_JOB, {"data/reviews.tsv": "\n".join(REVIEW_LINES) + "\n"}, {
+    "reviews_per_product": [[p, len(v)] for p, v in sorted(PER_PRODUCT.items())],
+    "most_negative": [list(x) for x in bottom(SCORED, 3, lambda x: x[1])],
+    "liked": sorted(p for p, v in PER_PRODUCT.items() if math.fsum(v) > 0.0),
+}, copies={"tools/score.wasm": os.path.join(REVIEWS, "tools", "score.wasm")})
+
+
+def assemble(wat_path, wasm_path):
+    """Builds a tool's `.wasm` from its `.wat` with the workspace's `wat`
+    crate (compiler/examples/wat2wasm.rs)."""
+    subprocess.run(["cargo", "run", "--quiet", "-p", "flow-compiler", "--example", "wat2wasm",
+                    "--", wat_path, wasm_path], check=True, cwd=REPO)
+
+
 def write(path, text):
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, "w", encoding="utf-8", newline="") as f:
@@ -431,6 +695,13 @@ def main():
         else:
             write(os.path.join(folder, "expected.json"),
                   json.dumps(c["expected"], ensure_ascii=False, indent=1) + "\n")
+        for rel, text in c["tools"].items():
+            wat_path = os.path.join(folder, rel[:-len(".wasm")] + ".wat")
+            write(wat_path, text)
+            assemble(wat_path, os.path.join(folder, rel))
+        for rel, source in c["copies"].items():
+            os.makedirs(os.path.dirname(os.path.join(folder, rel)), exist_ok=True)
+            shutil.copyfile(source, os.path.join(folder, rel))
         for rel, value in c["out_files"].items():
             write(os.path.join(folder, "expected_files", rel + ".json"),
                   json.dumps(value, ensure_ascii=False, indent=1) + "\n")

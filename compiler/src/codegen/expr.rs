@@ -35,7 +35,9 @@ const RUNTIME: &[(&str, &[ValType], &[ValType])] = &[
     ("rt_ctx_set", &[I32], &[]),
     ("rt_ctx_get", &[], &[I32]),
     ("rt_position_ptr", &[], &[I32]),
+    ("flow_error", &[], &[I64]),
     ("rt_str_new", &[I32, I32], &[I32]),
+    ("rt_str_bytes", &[I32], &[I64]),
     ("rt_box_int", &[I64], &[I32]),
     ("rt_box_float", &[F64], &[I32]),
     ("rt_box_bool", &[I32], &[I32]),
@@ -142,6 +144,9 @@ pub struct Shared<'j> {
     pub functions: Vec<u32>,
     /// Whether each user function reads params (directly or through calls).
     pub functions_use_ctx: Vec<bool>,
+    /// The wasm index of the wrapper of each `extern fn` (see
+    /// `codegen/externs.rs`), which takes the call's span id last.
+    pub externs: Vec<u32>,
 }
 
 /// The partial kind codes of `rt_partial_new`.
@@ -237,6 +242,7 @@ impl<'s, 'j> Emitter<'s, 'j> {
         self.tail = Some((self.depth, params));
     }
 
+    /// Calls the runtime export `name` (one of `RUNTIME`).
     pub fn call(&mut self, name: &str) {
         let index = self.shared.runtime.get(name);
         self.sink().call(index);
@@ -467,6 +473,22 @@ impl<'s, 'j> Emitter<'s, 'j> {
                 }
                 let depth = self.depth - loop_depth;
                 self.sink().br(depth);
+            }
+            ExprKind::ExternCall {
+                function,
+                args,
+                span,
+            } => {
+                for arg in args {
+                    self.expr(arg, extra)?;
+                }
+                let index = self
+                    .shared
+                    .externs
+                    .get(function.0 as usize)
+                    .copied()
+                    .ok_or_else(|| CodegenError::Internal("an unknown extern fn".into()))?;
+                self.sink().i32_const(span.0 as i32).call(index);
             }
             ExprKind::Builtin { op, args, span } => {
                 self.builtin(*op, args, &expr.ty, span.0 as i32, extra)?

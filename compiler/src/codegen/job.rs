@@ -1,21 +1,35 @@
 //! The stage module of a whole job: user functions, every stage's
 //! `process` (one loop over the chunk's records with the fused chain
-//! inline, feeding the runtime partial), `merge` and `finish`, and every
-//! plan value's `value_<v>`.
+//! inline, feeding the runtime partial), `merge` and `finish`, every plan
+//! value's `value_<v>`, and the linked `extern fn` tools with their
+//! wrappers (`codegen/externs.rs`).
 
 use wasm_encoder::{BlockType, MemArg, ValType};
 
 use super::expr::{Emitter, Runtime, Shared, partial_kind, val_type};
+use super::externs::{self, ExternBindings};
 use super::{CodegenError, ModuleBuilder, Signature, stage, validate};
 use crate::ir::{Expr, ExprKind, IrType, JobIr, ListOp, Stage};
 use crate::plan::{JobPlan, PlanSource};
 
 use ValType::{I32, I64};
 
-/// Generates and validates the stage module of a lowered job.
+/// Generates and validates the stage module of a lowered job that calls no
+/// `extern fn`.
 pub fn generate(ir: &JobIr, plan: &JobPlan) -> Result<Vec<u8>, CodegenError> {
-    let mut builder = ModuleBuilder::new()?;
+    generate_linked(ir, plan, &ExternBindings::default())
+}
+
+/// Generates and validates the stage module of a lowered job, linking the
+/// tool modules its `extern fn`s are bound to.
+pub fn generate_linked(
+    ir: &JobIr,
+    plan: &JobPlan,
+    bindings: &ExternBindings,
+) -> Result<Vec<u8>, CodegenError> {
+    let mut builder = ModuleBuilder::with_tools(bindings.tools.clone())?;
     let runtime = Runtime::new(&builder)?;
+    let (extern_wrappers, pending) = externs::declare_wrappers(&mut builder, &ir.externs);
     let functions: Vec<u32> = ir
         .functions
         .iter()
@@ -33,7 +47,9 @@ pub fn generate(ir: &JobIr, plan: &JobPlan) -> Result<Vec<u8>, CodegenError> {
         ir,
         functions,
         functions_use_ctx: functions_use_ctx(ir),
+        externs: extern_wrappers,
     };
+    externs::define_wrappers(&shared, &mut builder, bindings, pending)?;
     for (index, function) in ir.functions.iter().enumerate() {
         let params: Vec<ValType> = function
             .params

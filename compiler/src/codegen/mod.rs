@@ -11,17 +11,20 @@
 
 pub mod emit;
 pub mod expr;
+pub mod externs;
 pub mod job;
 mod module;
 pub mod stage;
+pub mod tool;
 
 pub use module::{ModuleBuilder, RuntimeModule, Signature, runtime_wasm, validate};
+pub use tool::{ToolModule, abi_signature};
 
 use std::fmt;
 
 /// Why code generation failed. Well-typed programs only meet
-/// [`CodegenError::Unsupported`]; the other variants are compiler bugs or a
-/// broken build.
+/// [`CodegenError::Unsupported`] and [`CodegenError::Tools`]; the other
+/// variants are compiler bugs or a broken build.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CodegenError {
     /// The embedded runtime module is not what code generation expects.
@@ -32,6 +35,10 @@ pub enum CodegenError {
     Unsupported(String),
     /// An inconsistency inside the compiler.
     Internal(String),
+    /// `extern fn` tool modules that are missing, unreadable, or do not fit
+    /// their declarations: program errors (E0703–E0705) found when the job
+    /// is compiled.
+    Tools(Vec<flow_lang::Diagnostic>),
 }
 
 impl fmt::Display for CodegenError {
@@ -41,6 +48,10 @@ impl fmt::Display for CodegenError {
             CodegenError::Invalid(message) => write!(f, "invalid module emitted: {message}"),
             CodegenError::Unsupported(message) => write!(f, "not supported yet: {message}"),
             CodegenError::Internal(message) => write!(f, "internal compiler error: {message}"),
+            CodegenError::Tools(diagnostics) => {
+                let messages: Vec<&str> = diagnostics.iter().map(|d| d.message.as_str()).collect();
+                write!(f, "{}", messages.join("; "))
+            }
         }
     }
 }

@@ -604,6 +604,25 @@ impl<'a> Lowerer<'a> {
                             ty,
                         }
                     }
+                    DefKind::ExternFn => {
+                        let function = *self.externs.get(&def).ok_or_else(|| {
+                            CodegenError::Internal(format!("unknown extern fn `{}`", name.name))
+                        })?;
+                        let ret = self
+                            .lowered_externs
+                            .get(function.0 as usize)
+                            .map(|f| f.ret.clone())
+                            .ok_or_else(|| CodegenError::Internal("unknown extern fn".into()))?;
+                        let span = self.span(file, expr.span);
+                        Expr {
+                            kind: ExprKind::ExternCall {
+                                function,
+                                args,
+                                span,
+                            },
+                            ty: ret,
+                        }
+                    }
                     _ => return Err(self.unsupported("this function argument", file, expr.span)),
                 };
                 Ok(Lambda {
@@ -959,7 +978,33 @@ impl<'a> Lowerer<'a> {
                     ty,
                 })
             }
-            DefKind::ExternFn => Err(self.unsupported("a call of an extern fn", file, expr.span)),
+            DefKind::ExternFn => {
+                let function = *self
+                    .externs
+                    .get(&def)
+                    .ok_or_else(|| CodegenError::Internal("unknown extern fn".into()))?;
+                let params: Vec<String> = self
+                    .job
+                    .externs
+                    .get(function.0 as usize)
+                    .map(|f| f.params.iter().map(|(n, _)| n.clone()).collect())
+                    .unwrap_or_default();
+                let args = self.positional(file, expr.span, &params, &args)?;
+                let args = args
+                    .into_iter()
+                    .map(|a| self.lower_expr(file, a))
+                    .collect::<Result<Vec<_>, _>>()?;
+                let ty = self.type_at(file, expr)?;
+                let span = self.span(file, expr.span);
+                Ok(Expr {
+                    kind: ExprKind::ExternCall {
+                        function,
+                        args,
+                        span,
+                    },
+                    ty,
+                })
+            }
             _ => Err(self.unsupported("this call", file, expr.span)),
         }
     }

@@ -21,7 +21,9 @@ use flow_lang::{FileId, Span};
 
 use crate::Analysis;
 use crate::codegen::CodegenError;
-use crate::ir::{Body, FnId, Function, IrType, JobIr, SpanTable, Stage, ValueDef};
+use crate::ir::{
+    Body, ExternFn, ExternId, FnId, Function, IrType, JobIr, SpanTable, Stage, ValueDef,
+};
 use crate::plan::{
     ABI_VERSION, JobPlan, PlanArg, PlanFormat, PlanGraph, PlanInput, PlanLiteral, PlanParam,
     PlanSource, PlanSpan, PlanStage, PlanValue, ValueKind,
@@ -92,6 +94,9 @@ struct Lowerer<'a> {
     params: HashMap<DefId, u32>,
     inputs: HashMap<DefId, u32>,
     functions: HashMap<DefId, FnId>,
+    externs: HashMap<DefId, ExternId>,
+    /// The job's `extern fn`s, by [`ExternId`].
+    lowered_externs: Vec<ExternFn>,
     /// Lowered functions, by [`FnId`]; `None` while being lowered.
     lowered_functions: Vec<Option<Function>>,
     stages: Vec<Stage>,
@@ -150,6 +155,12 @@ impl<'a> Lowerer<'a> {
             .enumerate()
             .map(|(i, f)| (f.def, FnId(i as u32)))
             .collect();
+        let externs = job
+            .externs
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (f.def, ExternId(i as u32)))
+            .collect();
         Lowerer {
             analysis,
             job,
@@ -158,6 +169,8 @@ impl<'a> Lowerer<'a> {
             params,
             inputs,
             functions,
+            externs,
+            lowered_externs: Vec::new(),
             lowered_functions: vec![None; job.fns.len()],
             stages: Vec::new(),
             stage_by_span: HashMap::new(),
@@ -173,11 +186,9 @@ impl<'a> Lowerer<'a> {
     }
 
     fn run(&mut self) -> Result<(), CodegenError> {
-        if let Some(ext) = self.job.externs.first() {
-            return Err(CodegenError::Unsupported(format!(
-                "`extern fn {}` (tools are not linked into stage modules yet)",
-                ext.name
-            )));
+        for info in &self.job.externs {
+            let lowered = self.lower_extern(info)?;
+            self.lowered_externs.push(lowered);
         }
         for index in 0..self.job.fns.len() {
             self.lower_function(FnId(index as u32))?;
@@ -303,6 +314,31 @@ impl<'a> Lowerer<'a> {
         self.scope = saved_scope;
         let context = std::mem::replace(&mut self.context, saved_context);
         Ok((result?, body, context))
+    }
+
+    /// An `extern fn` with its module path resolved against the folder of
+    /// the file that declares it.
+    fn lower_extern(&self, info: &crate::program::ExternInfo) -> Result<ExternFn, CodegenError> {
+        let (file, item) = self.item(info.def)?;
+        let ItemKind::Extern(decl) = &item.kind else {
+            return Err(CodegenError::Internal(format!(
+                "`{}` is not an extern fn item",
+                info.name
+            )));
+        };
+        let params = info
+            .params
+            .iter()
+            .map(|(_, ty)| lowerer_scalar(ty))
+            .collect::<Result<Vec<_>, _>>()?;
+        let declaring = &self.analysis.sources.get(file).path;
+        Ok(ExternFn {
+            name: info.name.clone(),
+            params,
+            ret: lowerer_scalar(&info.ret)?,
+            module: resolve_module_path(declaring, &info.module),
+            module_span: (file, decl.module.span),
+        })
     }
 
     fn lower_function(&mut self, id: FnId) -> Result<(), CodegenError> {
@@ -591,6 +627,7 @@ impl<'a> Lowerer<'a> {
                 params: param_types,
                 inputs: input_types,
                 functions,
+                externs: self.lowered_externs,
                 stages: self.stages,
                 values,
                 spans: self.spans,
@@ -605,6 +642,7 @@ impl<'a> Lowerer<'a> {
                 spans,
                 policy: serde_json::to_value(&job.policy).unwrap_or(serde_json::Value::Null),
                 module: String::new(),
+                tools: Vec::new(),
                 graph: PlanGraph::default(),
             },
         };
@@ -613,7 +651,21 @@ impl<'a> Lowerer<'a> {
     }
 }
 
-/// The type of a param: a scalar.
+/// The path of a module named in `declaring_file` (a `/`-separated path as
+/// the command line reached it): relative to that file's folder unless it
+/// is absolute.
+pub fn resolve_module_path(declaring_file: &str, written: &str) -> String {
+    if written.starts_with('/') {
+        return written.to_owned();
+    }
+    let written = written.trim_start_matches("./");
+    match declaring_file.rfind('/') {
+        Some(slash) => format!("{}/{written}", &declaring_file[..slash]),
+        None => written.to_owned(),
+    }
+}
+
+/// The type of a param or an `extern fn` parameter or result: a scalar.
 fn lowerer_scalar(ty: &Ty) -> Result<IrType, CodegenError> {
     match ty {
         Ty::Int => Ok(IrType::Int),

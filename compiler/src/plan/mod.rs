@@ -145,6 +145,17 @@ pub struct PlanSpan {
     pub text: String,
 }
 
+/// An `extern fn` tool module linked into the stage module.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanTool {
+    /// The module's path as the job names it.
+    pub path: String,
+    /// The blake3 hex digest of the module's bytes.
+    pub digest: String,
+    /// The `extern fn`s bound to it.
+    pub functions: Vec<String>,
+}
+
 /// The whole plan of one job.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct JobPlan {
@@ -164,6 +175,10 @@ pub struct JobPlan {
     /// The blake3 hex digest of the stage module (a key of
     /// [`crate::package::JobPackage::modules`]).
     pub module: String,
+    /// The `extern fn` tool modules linked into the stage module: they
+    /// travel inside it, and are named here by their own digests.
+    #[serde(default)]
+    pub tools: Vec<PlanTool>,
     /// The stage graph ([`graph`]), for drawing and inspection.
     #[serde(default)]
     pub graph: PlanGraph,

@@ -59,7 +59,8 @@ pub struct HostConfig {
     /// Folder of compiled artifacts (the CLI passes `~/.cache/flowc/modules`).
     /// `None` keeps compiled modules in memory only.
     pub cache_dir: Option<PathBuf>,
-    /// The most linear memory one instance may have, in bytes.
+    /// The most linear memory one instance may have, in bytes: all its
+    /// memories together (a stage's own and those of its linked tools).
     pub max_memory_bytes: usize,
     /// How long one call into a module may run before it is interrupted.
     pub deadline: Duration,
@@ -299,6 +300,10 @@ impl Host {
     pub fn new(config: HostConfig) -> Result<Host, HostInitError> {
         let mut engine_config = Config::new();
         engine_config.epoch_interruption(true);
+        // A stage module with `extern fn` tools linked in has one memory per
+        // tool besides its own (docs/abi.md); wasmtime enables multi-memory
+        // by default, and the sandbox depends on it, so it is stated here.
+        engine_config.wasm_multi_memory(true);
         engine_config.cranelift_opt_level(OptLevel::Speed);
         let engine = Engine::new(&engine_config)
             .map_err(|error| HostInitError(format!("cannot create the engine: {error}")))?;

@@ -93,9 +93,17 @@ impl fmt::Display for Failure {
     }
 }
 
-/// The data of every store: the memory limit, and whether it was hit.
+/// The data of every store: the memory limit, what the instance's memories
+/// hold together, and whether the limit was hit.
 pub(crate) struct Limits {
     max_memory_bytes: usize,
+    /// The bytes of every memory of the instance together: a stage module
+    /// with linked `extern fn` tools has one memory per tool besides its
+    /// own, and the limit bounds them all.
+    used_bytes: usize,
+    /// The growth most recently allowed, taken back if the engine then
+    /// fails it (past the memory's own maximum).
+    last_growth: Option<usize>,
     /// Set when a memory or table asked for more than allowed, so a trap that
     /// follows (the module's allocator giving up) is reported as the memory
     /// limit rather than as a bare `unreachable`.
@@ -110,18 +118,31 @@ const MAX_TABLE_ELEMENTS: usize = 1 << 20;
 impl ResourceLimiter for Limits {
     fn memory_growing(
         &mut self,
-        _current: usize,
+        current: usize,
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
         // Refusing makes `memory.grow` return -1, as WebAssembly specifies;
         // a module may cope with that, and if it traps instead the flag names
         // the cause.
-        let allowed = desired <= self.max_memory_bytes;
-        if !allowed {
+        let growth = desired.saturating_sub(current);
+        let total = self.used_bytes.saturating_add(growth);
+        let allowed = total <= self.max_memory_bytes;
+        if allowed {
+            self.used_bytes = total;
+            self.last_growth = Some(growth);
+        } else {
             self.exceeded = true;
+            self.last_growth = None;
         }
         Ok(allowed)
+    }
+
+    fn memory_grow_failed(&mut self, _error: wasmtime::Error) -> wasmtime::Result<()> {
+        if let Some(growth) = self.last_growth.take() {
+            self.used_bytes = self.used_bytes.saturating_sub(growth);
+        }
+        Ok(())
     }
 
     fn table_growing(
@@ -142,7 +163,7 @@ impl ResourceLimiter for Limits {
     }
 
     fn memories(&self) -> usize {
-        1
+        MAX_MEMORIES
     }
 
     fn tables(&self) -> usize {
@@ -150,12 +171,18 @@ impl ResourceLimiter for Limits {
     }
 }
 
+/// At most this many memories per instance: a stage module's own and one
+/// per linked `extern fn` tool module (the compiler links at most 15).
+const MAX_MEMORIES: usize = 16;
+
 /// A store for one instance, with the host's memory limit.
 pub(crate) fn new_store(host: &Host) -> Store<Limits> {
     let mut store = Store::new(
         host.engine(),
         Limits {
             max_memory_bytes: host.config().max_memory_bytes,
+            used_bytes: 0,
+            last_growth: None,
             exceeded: false,
         },
     );
@@ -257,4 +284,47 @@ pub(crate) fn write_bytes(
         ))
     })?;
     Ok((ptr, len))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limits(max_memory_bytes: usize) -> Limits {
+        Limits {
+            max_memory_bytes,
+            used_bytes: 0,
+            last_growth: None,
+            exceeded: false,
+        }
+    }
+
+    #[test]
+    fn the_limit_bounds_every_memory_of_an_instance_together() {
+        let mut limits = limits(100);
+        // A stage's memory and a tool's memory, created at 40 bytes each.
+        assert!(limits.memory_growing(0, 40, None).unwrap());
+        assert!(limits.memory_growing(0, 40, None).unwrap());
+        // Growing either by more than the 20 bytes left is refused.
+        assert!(!limits.memory_growing(40, 70, None).unwrap());
+        assert!(limits.exceeded);
+        assert!(limits.memory_growing(40, 60, None).unwrap());
+        assert_eq!(limits.used_bytes, 100);
+    }
+
+    #[test]
+    fn a_growth_the_engine_then_fails_is_given_back() {
+        let mut limits = limits(100);
+        assert!(limits.memory_growing(0, 90, None).unwrap());
+        limits
+            .memory_grow_failed(wasmtime::Error::msg("past the maximum"))
+            .unwrap();
+        assert_eq!(limits.used_bytes, 0);
+        // Only the growth just allowed is given back, once.
+        limits
+            .memory_grow_failed(wasmtime::Error::msg("again"))
+            .unwrap();
+        assert_eq!(limits.used_bytes, 0);
+        assert!(limits.memory_growing(0, 100, None).unwrap());
+    }
 }

@@ -349,6 +349,19 @@ impl Live {
         let (ptr, len) = sandbox::unpack(packed);
         match sandbox::read_bytes(&self.store, self.memory, ptr, len, "the error record") {
             Ok(bytes) => match error_record::decode(&bytes) {
+                // A trap inside an `extern fn` tool: the module knows the
+                // call, the host knows why it trapped.
+                Ok(mut record) if record.kind == "extern" => {
+                    if let Failure::Trap {
+                        code: Some(code), ..
+                    } = &trap
+                    {
+                        let reason = code.to_string();
+                        let reason = reason.strip_prefix("wasm trap: ").unwrap_or(&reason);
+                        record.message = format!("{}: {reason}", record.message);
+                    }
+                    Failure::Runtime(record)
+                }
                 Ok(record) => Failure::Runtime(record),
                 Err(reason) => Failure::Malformed(format!(
                     "the module {trap}, and its error record is unreadable: {reason}"

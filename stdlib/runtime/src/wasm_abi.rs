@@ -470,6 +470,15 @@ pub extern "C" fn rt_str_len(s: i32) -> i64 {
     text::len(as_str(s))
 }
 
+/// The UTF-8 bytes of a `str` as `ptr << 32 | len`, without copying: how
+/// generated code passes a `str` to an `extern fn` tool, which copies the
+/// bytes into the tool's own memory (docs/abi.md).
+#[unsafe(no_mangle)]
+pub extern "C" fn rt_str_bytes(s: i32) -> i64 {
+    let bytes = as_str(s).as_bytes();
+    ((bytes.as_ptr() as usize as i64) << 32) | bytes.len() as i64
+}
+
 /// `lower(s)`.
 #[unsafe(no_mangle)]
 pub extern "C" fn rt_lower(s: i32) -> i32 {
