@@ -30,6 +30,7 @@ EXAMPLES:
   flowc peer --listen /ip4/0.0.0.0/tcp/7000   Compute parts of other peers' jobs
   flowc run job.flow --join /ip4/10.0.0.5/tcp/7000/p2p/12D3Koo…   Run a job across a swarm
   flowc check examples/wordcount/job.flow     Report errors and lints in a job
+  flowc build job.flow -o job.flowpkg         Compile a job into a package file
   flowc fmt examples/*/job.flow               Format files in place
   flowc explain E0201                         Explain one diagnostic code
   flowc completions bash > ~/.local/share/bash-completion/completions/flowc";
@@ -50,6 +51,7 @@ struct Cli {
 enum Command {
     Check(cmd::check::CheckArgs),
     Run(cmd::run::RunArgs),
+    Build(cmd::build::BuildArgs),
     Graph(cmd::graph::GraphArgs),
     Peer(cmd::peer::PeerArgs),
     Fmt(cmd::fmt::FmtArgs),
@@ -64,6 +66,7 @@ fn main() -> ExitCode {
     let exit = match cli.command {
         Command::Check(args) => cmd::check::run(&args, &terminal),
         Command::Run(args) => cmd::run::run(&args, &terminal),
+        Command::Build(args) => cmd::build::run(&args, &terminal),
         Command::Graph(args) => cmd::graph::run(&args, &terminal),
         Command::Peer(args) => cmd::peer::run(&args, &terminal),
         Command::Fmt(args) => cmd::fmt::run(&args, &terminal),

@@ -330,3 +330,72 @@ fn run_into_a_closed_pipe_exits_zero_quietly() {
     assert_eq!(status(&output), 0, "stderr: {}", stderr(&output));
     assert_eq!(stderr(&output), "");
 }
+
+#[test]
+fn build_writes_a_package_whose_module_hashes_verify() {
+    use flow_compiler::package::{JobPackage, module_digest};
+    let dir = TempDir::new();
+    dir.write("job.flow", "input xs = range(0, 10)\noutput total = xs |> sum()\n");
+    let output = flowc(&dir.path, &["build", "job.flow", "-o", "out/deep/job.flowpkg"]);
+    assert_eq!(status(&output), 0, "stderr: {}", stderr(&output));
+    assert!(stdout(&output).is_empty(), "results only go to stdout");
+    let bytes = std::fs::read(dir.path.join("out/deep/job.flowpkg")).expect("the package");
+    let package = JobPackage::from_bytes(&bytes).expect("the package opens");
+    assert_eq!(package.plan.outputs().count(), 1);
+    assert!(!package.modules.is_empty());
+    for (digest, module) in &package.modules {
+        assert_eq!(&module_digest(module), digest);
+        // The report names every module with its digest and size.
+        let line = format!("blake3:{digest} {} bytes", module.len());
+        assert!(stderr(&output).contains(&line), "stderr: {}", stderr(&output));
+    }
+    assert!(stderr(&output).starts_with("wrote out/deep/job.flowpkg ("));
+    // No temporary file is left beside the package.
+    let entries = std::fs::read_dir(dir.path.join("out/deep")).unwrap().count();
+    assert_eq!(entries, 1);
+    let help = flowc(&dir.path, &["build", "--help"]);
+    assert!(stdout(&help).contains("EXAMPLES:"));
+}
+
+#[test]
+fn build_defaults_to_the_flow_file_name_and_quiet_prints_nothing() {
+    let dir = TempDir::new();
+    dir.write("job.flow", CLEAN_JOB);
+    let output = flowc(&dir.path, &["build", "job.flow", "--quiet"]);
+    assert_eq!(status(&output), 0, "stderr: {}", stderr(&output));
+    assert!(stderr(&output).is_empty(), "stderr: {}", stderr(&output));
+    let bytes = std::fs::read(dir.path.join("job.flowpkg")).expect("job.flowpkg");
+    flow_compiler::package::JobPackage::from_bytes(&bytes).expect("the package opens");
+}
+
+#[test]
+fn build_refuses_what_run_refuses_with_exit_two() {
+    let dir = TempDir::new();
+    // A program with errors: the same diagnostics as `flowc check`.
+    dir.write("bad.flow", UNKNOWN_NAME_JOB);
+    let output = flowc(&dir.path, &["build", "bad.flow"]);
+    assert_eq!(status(&output), 2);
+    assert!(stderr(&output).contains("E0101"), "stderr: {}", stderr(&output));
+    assert!(!dir.path.join("bad.flowpkg").exists());
+    // A file that cannot be read.
+    let output = flowc(&dir.path, &["build", "missing.flow"]);
+    assert_eq!(status(&output), 2);
+    assert!(stderr(&output).contains("E0601"));
+    // A program the code generator does not handle yet.
+    dir.write(
+        "ext.flow",
+        "extern fn score(s: str) -> float from \"score.wasm\"\ninput ls = lines(\"*.txt\")\noutput t = ls |> map(l => score(l)) |> sum()\n",
+    );
+    let output = flowc(&dir.path, &["build", "ext.flow"]);
+    assert_eq!(status(&output), 2);
+    assert!(stderr(&output).contains("E0701"), "stderr: {}", stderr(&output));
+    // A package that cannot be written: its folder is a file.
+    dir.write("job.flow", "input xs = range(0, 3)\noutput n = xs |> count()\n");
+    dir.write("blocker", "a file, not a folder");
+    let output = flowc(&dir.path, &["build", "job.flow", "-o", "blocker/job.flowpkg"]);
+    assert_eq!(status(&output), 2);
+    assert!(stderr(&output).contains("E0606"), "stderr: {}", stderr(&output));
+    let output = flowc(&dir.path, &["explain", "E0606"]);
+    assert_eq!(status(&output), 0);
+    assert!(stdout(&output).contains("cannot write the job package"));
+}

@@ -175,20 +175,7 @@ fn runtime(error: RuntimeError, span: Option<SpanId>, position: i64) -> InterpEr
 
 /// Runs the whole job and returns every output, in declaration order.
 pub fn run_job(lowered: &Lowered, input: &RunInput) -> Result<Vec<(String, Value)>, InterpError> {
-    if input.params.len() != lowered.ir.params.len() {
-        return Err(internal(format!(
-            "{} param values for {} params",
-            input.params.len(),
-            lowered.ir.params.len()
-        )));
-    }
-    let interp = Interp {
-        lowered,
-        input,
-        stage_results: RefCell::new(vec![None; lowered.ir.stages.len()]),
-        values: RefCell::new(vec![None; lowered.ir.values.len()]),
-        regex: RefCell::new(flow_runtime::regex::RegexCache::new()),
-    };
+    let interp = Interp::new(lowered, input)?;
     let mut outputs = Vec::new();
     for (index, plan_value) in lowered.plan.values.iter().enumerate() {
         if plan_value.kind == ValueKind::Output {
@@ -196,6 +183,13 @@ pub fn run_job(lowered: &Lowered, input: &RunInput) -> Result<Vec<(String, Value
         }
     }
     Ok(outputs)
+}
+
+/// Computes plan value `index` alone (with the stages and values it needs),
+/// so one failing `let` or `output` does not hide the others: differential
+/// tests compare every value of a job on its own.
+pub fn run_value(lowered: &Lowered, input: &RunInput, index: u32) -> Result<Value, InterpError> {
+    Interp::new(lowered, input)?.value(index)
 }
 
 /// The state of one run.
@@ -347,6 +341,23 @@ fn new_partial(op: ListOp, element: &IrType, lambdas: &[Lambda], n: i64) -> Outc
 }
 
 impl<'a> Interp<'a> {
+    fn new(lowered: &'a Lowered, input: &'a RunInput) -> Outcome<Interp<'a>> {
+        if input.params.len() != lowered.ir.params.len() {
+            return Err(internal(format!(
+                "{} param values for {} params",
+                input.params.len(),
+                lowered.ir.params.len()
+            )));
+        }
+        Ok(Interp {
+            lowered,
+            input,
+            stage_results: RefCell::new(vec![None; lowered.ir.stages.len()]),
+            values: RefCell::new(vec![None; lowered.ir.values.len()]),
+            regex: RefCell::new(flow_runtime::regex::RegexCache::new()),
+        })
+    }
+
     fn ir(&self) -> &'a JobIr {
         &self.lowered.ir
     }

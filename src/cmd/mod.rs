@@ -4,6 +4,7 @@
 //! A subcommand module exposes an `…Args` struct (clap derive, with an
 //! EXAMPLES section in its help) and a `run` function returning [`Exit`].
 
+pub mod build;
 pub mod check;
 pub mod completions;
 pub mod explain;

@@ -672,6 +672,146 @@ def assemble(wat_path, wasm_path):
     crate (compiler/examples/wat2wasm.rs)."""
     subprocess.run(["cargo", "run", "--quiet", "-p", "flow-compiler", "--example", "wat2wasm",
                     "--", wat_path, wasm_path], check=True, cwd=REPO)
+# Every example except `reviews` (its `extern fn` case is written with the
+# extern work), with the example's own job and a copy of its data. The
+# expected values are computed here from that data; `collatz` and
+# `montecarlo` run with smaller params so the tiny-chunk runs stay quick.
+EXAMPLES = os.path.join(HERE, "..", "..", "examples")
+
+
+def example_job(name):
+    with open(os.path.join(EXAMPLES, name, "job.flow"), encoding="utf-8") as f:
+        return f.read()
+
+
+def example_data(name):
+    """The example's data files, by path relative to its job.flow."""
+    out = {}
+    root = os.path.join(EXAMPLES, name)
+    for folder, _, names in os.walk(os.path.join(root, "data")):
+        for file_name in names:
+            path = os.path.join(folder, file_name)
+            with open(path, encoding="utf-8", newline="") as f:
+                out[os.path.relpath(path, root).replace(os.sep, "/")] = f.read()
+    return out
+
+
+def text_lines(text):
+    """Lines as `lines()` reads them: split at LF, one CR before it dropped,
+    no empty last line after a final line end."""
+    parts = text.split("\n")
+    if parts and parts[-1] == "":
+        parts.pop()
+    return [p[:-1] if p.endswith("\r") else p for p in parts]
+
+
+def data_lines(files):
+    out = []
+    for path in sorted(files):
+        out.extend(text_lines(files[path]))
+    return out
+
+
+# collatz: the five longest sequences below `limit`, total and long ones.
+LIMIT = 20_000
+steps_of = [(n, collatz(n)) for n in range(1, LIMIT)]
+case("example_collatz", example_job("collatz"), {}, {
+    "longest": [list(p) for p in top(steps_of, 5, lambda p: p[1])],
+    "total_steps": sum(s for _, s in steps_of),
+    "over_200": sum(1 for _, s in steps_of if s > 200),
+}, args=["--param", f"limit={LIMIT}"])
+
+# logscan: whole files; `split(content, "\n")` keeps a CR, so lines here do too.
+LOGS = example_data("logscan")
+log_lines = {p: [l for l in t.split("\n") if l != ""] for p, t in LOGS.items()}
+codes = set()
+for lines_of in log_lines.values():
+    for line in lines_of:
+        if re.search(r"code=E[0-9]+", line):
+            codes.add(line.split("code=")[1])
+case("example_logscan", example_job("logscan"), LOGS, {
+    "errors_per_file": sorted([p, n] for p, n in
+                              ((p, sum(1 for l in ls if "ERROR" in l)) for p, ls in log_lines.items())
+                              if n > 0),
+    "total_lines": sum(len(ls) for ls in log_lines.values()),
+    "error_codes": sorted(codes),
+})
+
+# montecarlo: the same darts as `rand` throws.
+SAMPLES = 100_000
+hits = sum(1 for i in range(SAMPLES) if flow_rand(2 * i) ** 2 + flow_rand(2 * i + 1) ** 2 <= 1.0)
+pi_estimate = 4.0 * float(hits) / float(SAMPLES)
+case("example_montecarlo", example_job("montecarlo"), {}, {
+    "pi": pi_estimate,
+    "error": abs(4.0 * float(hits) / float(SAMPLES) - 3.141592653589793),
+}, args=["--param", f"samples={SAMPLES}"])
+
+# outliers: three phases, exact means.
+MEASUREMENTS = example_data("outliers")
+values = [float(l.strip()) for l in data_lines(MEASUREMENTS) if l.strip() != ""]
+mu = exact_mean(values)
+sigma = math.sqrt(exact_mean([(x - mu) * (x - mu) for x in values]))
+far = sorted(x for x in values if abs(x - mu) > 3.0 * sigma)
+case("example_outliers", example_job("outliers"), MEASUREMENTS, {
+    "mean_value": mu,
+    "stddev": sigma,
+    "outliers": far,
+    "n_outliers": len(far),
+})
+
+# weather: CSV records (the extra `notes` column is ignored).
+WEATHER = example_data("weather")
+readings = []
+for path in sorted(WEATHER):
+    rows_of = text_lines(WEATHER[path])
+    header = rows_of[0].split(",")
+    for row in rows_of[1:]:
+        cells = dict(zip(header, row.split(",")))
+        readings.append({"station": cells["station"], "date": cells["date"],
+                         "temp_c": float(cells["temp_c"]), "rain_mm": float(cells["rain_mm"])})
+stations = sorted({r["station"] for r in readings})
+hot = [r for r in readings if r["temp_c"] >= 25.0]
+
+
+def reading_order(r):
+    return (r["station"], r["date"], r["temp_c"], r["rain_mm"])
+
+
+case("example_weather", example_job("weather"), WEATHER, {
+    "rain_by_station": [[s, math.fsum(r["rain_mm"] for r in readings if r["station"] == s)]
+                        for s in stations],
+    "hot_days": [[s, sum(1 for r in hot if r["station"] == s)]
+                 for s in stations if any(r["station"] == s for r in hot)],
+    "mean_temp": exact_mean([r["temp_c"] for r in readings]),
+    "hottest": sorted(readings, key=lambda r: (-r["temp_c"], reading_order(r)))[:3],
+    "coldest": min(r["temp_c"] for r in readings),
+})
+
+# weblog: JSON lines (the extra `ts` field is ignored).
+WEBLOG = example_data("weblog")
+requests = [json.loads(l) for l in data_lines(WEBLOG) if l.strip() != ""]
+routes = sorted({r["route"] for r in requests})
+per_route = [(rt, sum(1 for r in requests if r["route"] == rt)) for rt in routes]
+error_routes = [(rt, sum(1 for r in requests if r["route"] == rt and r["status"] >= 500))
+                for rt in routes]
+case("example_weblog", example_job("weblog"), WEBLOG, {
+    "per_route": [list(p) for p in sorted(per_route, key=lambda p: (-p[1], p))],
+    "errors": [list(p) for p in error_routes if p[1] > 0],
+    "mean_ms": exact_mean([r["ms"] for r in requests]),
+    "slowest": [[rt, max(r["ms"] for r in requests if r["route"] == rt)] for rt in routes],
+    "slow_users": sorted({r["user"] for r in requests if r["ms"] > 250}),
+})
+
+# wordcount: lower-cased words, the 20 most frequent.
+CORPUS = example_data("wordcount")
+corpus_words = [w for l in data_lines(CORPUS) for w in words(l.lower())]
+word_counts = {}
+for w in corpus_words:
+    word_counts[w] = word_counts.get(w, 0) + 1
+case("example_wordcount", example_job("wordcount"), CORPUS, {
+    "total_words": len(corpus_words),
+    "top_words": [list(p) for p in top(sorted(word_counts.items()), 20, lambda p: p[1])],
+})
 
 
 def write(path, text):

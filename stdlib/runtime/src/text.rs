@@ -117,8 +117,10 @@ pub fn replace(s: &str, from: &str, to: &str) -> String {
 
 /// `substr(s, start, count)`, clamped as the module doc says.
 pub fn substr(s: &str, start: i64, count: i64) -> &str {
-    let start = usize::try_from(start).unwrap_or(0);
-    let count = usize::try_from(count).unwrap_or(0);
+    // Negative counts as 0, and a count beyond `usize` (wasm32 has 32 bits)
+    // as "to the end": every platform clamps alike.
+    let clamp = |n: i64| usize::try_from(n.max(0)).unwrap_or(usize::MAX);
+    let (start, count) = (clamp(start), clamp(count));
     let byte_at = |n: usize| s.char_indices().nth(n).map_or(s.len(), |(i, _)| i);
     let begin = byte_at(start);
     let rest = &s[begin..];
