@@ -1,6 +1,8 @@
 //! The language server through the real binary: `flowc lsp` is started as
 //! an editor starts it, and spoken to over stdio with JSON-RPC framing
-//! (`Content-Length` headers and all).
+//! (`Content-Length` headers and all) by the client in
+//! `tests/support/lsp_client.rs`, which the round-trip benchmark
+//! (`benches/lsp.rs`) shares.
 //!
 //! - Fixtures: every `tests/lsp/*.flow` and every `tests/lsp/*/main.flow`
 //!   (a multi-file project whose other files are imported) holds a cursor
@@ -22,234 +24,23 @@
 //! - A handler that panics answers with an error and the server keeps going;
 //!   `shutdown` then `exit` ends it with status 0.
 //! - `large_file_change`: a generated 5,000-line job, an error introduced
-//!   and then removed by incremental edits; prints how long each round trip
-//!   from `didChange` to `publishDiagnostics` took (run with `--nocapture`).
+//!   and then removed by incremental edits, near the end and near the start
+//!   of the file. How fast that is, is measured by `cargo bench --bench lsp`.
 //!
 //! To add a fixture, write it and run `cargo insta test --accept --test lsp`
 //! (or `INSTA_UPDATE=always`), then read the new snapshot before committing.
 
-use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Instant;
 
 use serde_json::{Value, json};
 
-const FLOWC: &str = env!("CARGO_BIN_EXE_flowc");
+#[path = "support/lsp_client.rs"]
+mod lsp_client;
 
-/// How long to wait for one message: generous, because tests run debug
-/// builds on a shared machine.
-const TIMEOUT: Duration = Duration::from_secs(60);
+use lsp_client::{FLOWC, Server, file_uri, position_of, range_of};
 
-// ----- a minimal LSP client ---------------------------------------------------
-
-/// A running `flowc lsp` and the messages it sent that nobody asked for yet.
-struct Server {
-    child: Child,
-    stdin: Option<ChildStdin>,
-    messages: Receiver<Value>,
-    /// Notifications received while waiting for something else.
-    pending: Vec<Value>,
-    next_id: i64,
-    /// What the server said it can do, in its answer to `initialize`.
-    capabilities: Value,
-}
-
-impl Server {
-    /// Starts the server and completes the `initialize` handshake.
-    fn start() -> Server {
-        Server::start_with(&["lsp"])
-    }
-
-    /// Starts `flowc` with these arguments as an editor would.
-    fn start_with(args: &[&str]) -> Server {
-        let mut child = Command::new(FLOWC)
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start flowc lsp");
-        let stdout = child.stdout.take().expect("piped stdout");
-        let stdin = child.stdin.take();
-        let (sender, messages) = channel();
-        std::thread::spawn(move || {
-            let mut reader = BufReader::new(stdout);
-            while let Some(message) = read_message(&mut reader) {
-                if sender.send(message).is_err() {
-                    break;
-                }
-            }
-        });
-        let mut server = Server {
-            child,
-            stdin,
-            messages,
-            pending: Vec::new(),
-            next_id: 1,
-            capabilities: Value::Null,
-        };
-        let initialized = server.request(
-            "initialize",
-            json!({
-                "processId": null,
-                "rootUri": null,
-                "capabilities": {
-                    "textDocument": {
-                        "hover": { "contentFormat": ["markdown", "plaintext"] },
-                        "publishDiagnostics": { "relatedInformation": true }
-                    }
-                }
-            }),
-        );
-        assert!(
-            initialized["result"]["capabilities"].is_object(),
-            "initialize answered {initialized}"
-        );
-        server.capabilities = initialized["result"]["capabilities"].clone();
-        server.notify("initialized", json!({}));
-        server
-    }
-
-    fn send(&mut self, message: &Value) {
-        let body = message.to_string();
-        let stdin = self.stdin.as_mut().expect("the server's stdin is open");
-        write!(stdin, "Content-Length: {}\r\n\r\n{body}", body.len()).expect("write to flowc lsp");
-        stdin.flush().expect("flush to flowc lsp");
-    }
-
-    fn notify(&mut self, method: &str, params: Value) {
-        self.send(&json!({ "jsonrpc": "2.0", "method": method, "params": params }));
-    }
-
-    /// Sends a request and returns the whole response (`result` or `error`).
-    fn request(&mut self, method: &str, params: Value) -> Value {
-        let id = self.next_id;
-        self.next_id += 1;
-        self.send(&json!({ "jsonrpc": "2.0", "id": id, "method": method, "params": params }));
-        loop {
-            let message = self.receive(&format!("the answer to {method}"));
-            if message.get("id") == Some(&json!(id)) && message.get("method").is_none() {
-                return message;
-            }
-            self.pending.push(message);
-        }
-    }
-
-    fn receive(&mut self, what: &str) -> Value {
-        match self.messages.recv_timeout(TIMEOUT) {
-            Ok(message) => message,
-            Err(RecvTimeoutError::Timeout) => panic!("no {what} within {TIMEOUT:?}"),
-            Err(RecvTimeoutError::Disconnected) => panic!("flowc lsp exited before {what}"),
-        }
-    }
-
-    /// The next `publishDiagnostics` for `uri` (with `version`, if given),
-    /// taken from the pending notifications first.
-    fn diagnostics(&mut self, uri: &str, version: Option<i64>) -> Value {
-        let wanted = |message: &Value| {
-            message["method"] == "textDocument/publishDiagnostics"
-                && message["params"]["uri"] == uri
-                && version.is_none_or(|v| message["params"]["version"] == v)
-        };
-        if let Some(at) = self.pending.iter().position(wanted) {
-            return self.pending.remove(at)["params"].take();
-        }
-        loop {
-            let message = self.receive(&format!("diagnostics for {uri}"));
-            if wanted(&message) {
-                return message["params"].clone();
-            }
-            self.pending.push(message);
-        }
-    }
-
-    fn open(&mut self, uri: &str, text: &str) {
-        self.notify(
-            "textDocument/didOpen",
-            json!({ "textDocument": { "uri": uri, "languageId": "flow", "version": 1, "text": text } }),
-        );
-    }
-
-    /// Sends `shutdown` and `exit` and returns the exit status code.
-    fn shutdown(mut self) -> Option<i32> {
-        let answer = self.request("shutdown", Value::Null);
-        assert!(answer.get("error").is_none(), "shutdown answered {answer}");
-        self.notify("exit", Value::Null);
-        drop(self.stdin.take());
-        let deadline = Instant::now() + TIMEOUT;
-        loop {
-            if let Some(status) = self.child.try_wait().expect("wait for flowc lsp") {
-                return status.code();
-            }
-            assert!(Instant::now() < deadline, "flowc lsp did not exit");
-            std::thread::sleep(Duration::from_millis(10));
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        // A test that failed half-way must not leave the server running.
-        if matches!(self.child.try_wait(), Ok(None)) {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-}
-
-/// Reads one framed message; `None` at the end of the stream.
-fn read_message(reader: &mut impl BufRead) -> Option<Value> {
-    let mut length = None;
-    loop {
-        let mut header = String::new();
-        if reader.read_line(&mut header).ok()? == 0 {
-            return None;
-        }
-        let header = header.trim_end();
-        if header.is_empty() {
-            break;
-        }
-        if let Some(value) = header.strip_prefix("Content-Length:") {
-            length = value.trim().parse::<usize>().ok();
-        }
-    }
-    let mut body = vec![0; length?];
-    reader.read_exact(&mut body).ok()?;
-    Some(serde_json::from_slice(&body).expect("the server sends JSON"))
-}
-
-/// The `file:` URI of an absolute path (percent-encoding what a URI cannot
-/// hold as is).
-fn file_uri(path: &Path) -> String {
-    let text = path.to_string_lossy().replace('\\', "/");
-    let mut out = String::from("file://");
-    if !text.starts_with('/') {
-        out.push('/');
-    }
-    for byte in text.bytes() {
-        if byte.is_ascii_alphanumeric() || b"/-._~".contains(&byte) {
-            out.push(byte as char);
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
-}
-
-/// The LSP position (UTF-16 code units in a line) of a byte offset.
-fn position_of(text: &str, offset: usize) -> Value {
-    let before = &text[..offset.min(text.len())];
-    let line = before.matches('\n').count();
-    let line_start = before.rfind('\n').map_or(0, |at| at + 1);
-    let character: usize = before[line_start..].chars().map(char::len_utf16).sum();
-    json!({ "line": line, "character": character })
-}
-
-fn range_of(text: &str, start: usize, end: usize) -> Value {
-    json!({ "start": position_of(text, start), "end": position_of(text, end) })
-}
 
 #[test]
 fn position_of_counts_utf16_code_units() {
@@ -816,64 +607,72 @@ fn generate(lines: usize) -> String {
     out
 }
 
+/// Edits of a large file, near its end and its start, one of which moves
+/// every later item: after each, the server publishes what `flowc check`
+/// says about the same text (the server parses incrementally, reusing the
+/// items an edit did not touch; `flowc check` parses from scratch).
 #[test]
 fn large_file_change() {
-    let text = generate(5_000);
-    let line_count = text.lines().count();
+    let folder = std::env::temp_dir().join(format!("flowc-lsp-large-{}", std::process::id()));
+    std::fs::create_dir_all(&folder).expect("temp folder");
+    let path = folder.join("large.flow");
+    let mut text = generate(5_000);
     let mut server = Server::start();
-    let uri = "file:///nowhere/large.flow";
-    server.open(uri, &text);
-    let opened = server.diagnostics(uri, Some(1));
+    let uri = file_uri(&path);
+    server.open(&uri, &text);
+    let opened = server.diagnostics(&uri, Some(1));
     assert_eq!(
         opened["diagnostics"],
         json!([]),
         "the generated job is valid"
     );
 
-    // Near the end of the file, `20.5` becomes `"hot"`: a type error there;
-    // then back, which clears it.
-    let at = text.rfind("20.5").expect("a float literal");
-    let start = position_of(&text, at);
-    let end = position_of(&text, at + 4);
-    let mut round_trips = Vec::new();
-    for (version, new_text, errors) in [
-        (2, "\"hot\"", 1),
-        (3, "20.5", 0),
-        (4, "\"hot\"", 1),
-        (5, "20.5", 0),
-    ] {
-        let replaced_end = if version % 2 == 0 {
-            end.clone()
-        } else {
-            json!({ "line": start["line"], "character": start["character"].as_u64().unwrap_or(0) + 5 })
-        };
-        let sent = Instant::now();
+    let late_float = text.rfind("20.5").expect("a float literal");
+    let early_call = text.find("float(n").expect("a call of `float`");
+    let first_item = text.find("\ninput").expect("an input") + 1;
+    // (byte offset in the text before the edit, bytes replaced, new text)
+    let edits: [(usize, usize, &str); 7] = [
+        // A type error near the end.
+        (late_float, 4, "\"hot\""),
+        // A new unused `let` near the start: every later item moves.
+        (first_item, 0, "let extra = 1\n"),
+        // An unknown function near the start, after the new line.
+        (early_call + "let extra = 1\n".len(), 5, "flot"),
+        // A syntax error in the new line.
+        (first_item + "let extra".len(), 2, " =="),
+        // The new line goes again: everything moves back.
+        (first_item, "let extra == 1\n".len(), ""),
+        // The unknown function goes, then the type error.
+        (early_call, 4, "float"),
+        (late_float, 5, "20.5"),
+    ];
+    for (step, (at, removed, inserted)) in edits.into_iter().enumerate() {
+        let version = step as i64 + 2;
+        let range = range_of(&text, at, at + removed);
         server.notify(
             "textDocument/didChange",
             json!({
                 "textDocument": { "uri": uri, "version": version },
-                "contentChanges": [{ "range": { "start": start, "end": replaced_end }, "text": new_text }],
+                "contentChanges": [{ "range": range, "text": inserted }],
             }),
         );
-        let published = server.diagnostics(uri, Some(version));
-        round_trips.push(sent.elapsed());
-        let diagnostics = published["diagnostics"].as_array().expect("a list");
-        assert_eq!(diagnostics.len(), errors, "version {version}: {published}");
-        if let Some(first) = diagnostics.first() {
-            assert_eq!(
-                first["range"]["start"]["line"], start["line"],
-                "{published}"
-            );
-        }
+        text.replace_range(at..at + removed, inserted);
+        let published = server.diagnostics(&uri, Some(version));
+        std::fs::write(&path, &text).expect("write the edited text");
+        let expected = expected_from_check(&path, &text);
+        assert!(
+            !expected.is_empty() || step == edits.len() - 1,
+            "step {step} leaves an error"
+        );
+        assert_eq!(
+            comparable(&published, &path),
+            expected,
+            "step {step}: the server and `flowc check` disagree"
+        );
     }
-    round_trips.sort();
-    eprintln!(
-        "flowc lsp, {line_count}-line file: didChange -> publishDiagnostics in {:?} (fastest), {:?} (slowest) over {} edits",
-        round_trips[0],
-        round_trips[round_trips.len() - 1],
-        round_trips.len()
-    );
+    assert_eq!(text, generate(5_000), "the edits undo each other");
     assert_eq!(server.shutdown(), Some(0));
+    let _ = std::fs::remove_dir_all(&folder);
 }
 
 /// An imported file that is not open changes on disk: the client's

@@ -89,11 +89,59 @@ impl Analysis {
     }
 }
 
+/// What one analysis can reuse from the previous one of the same roots: the
+/// parsed items of every file, by path (see [`flow_lang::incremental`]).
+/// The language server keeps one per open document; [`analyze_incremental`]
+/// with it gives exactly what [`analyze`] gives.
+#[derive(Debug, Default)]
+pub struct AnalysisCache {
+    parses: HashMap<String, flow_lang::ParseCache>,
+}
+
+impl AnalysisCache {
+    pub fn new() -> AnalysisCache {
+        AnalysisCache::default()
+    }
+
+    /// The parse cache of the file at `path`.
+    pub fn parse_cache(&mut self, path: &str) -> &mut flow_lang::ParseCache {
+        self.parses.entry(path.to_string()).or_default()
+    }
+
+    /// How the latest parse of the file at `path` went, if it was parsed.
+    pub fn parse_stats(&self, path: &str) -> Option<flow_lang::incremental::CacheStats> {
+        self.parses.get(path).map(flow_lang::ParseCache::stats)
+    }
+
+    /// Drops the caches of files the latest analysis no longer read.
+    fn keep_files(&mut self, mut read: impl FnMut(&str) -> bool) {
+        self.parses.retain(|path, _| read(path));
+    }
+}
+
 /// Reads, parses and checks every root file and the files they import. Each
 /// root is one job. Never panics on any input.
 pub fn analyze(roots: &[String], provider: &dyn SourceProvider) -> Analysis {
+    analyze_with(roots, provider, None)
+}
+
+/// [`analyze`], reusing from `cache` what did not change since the last
+/// analysis through it (and updating it): the same result, sooner.
+pub fn analyze_incremental(
+    roots: &[String],
+    provider: &dyn SourceProvider,
+    cache: &mut AnalysisCache,
+) -> Analysis {
+    analyze_with(roots, provider, Some(cache))
+}
+
+fn analyze_with(
+    roots: &[String],
+    provider: &dyn SourceProvider,
+    cache: Option<&mut AnalysisCache>,
+) -> Analysis {
     let std = std_decls::stdlib();
-    let loaded = load::load(roots, provider);
+    let loaded = load::load(roots, provider, cache);
     let mut program = Program::default();
     for (i, f) in std.fns.iter().enumerate() {
         program.definitions.push(Definition {

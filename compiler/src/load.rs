@@ -7,8 +7,8 @@ use std::collections::HashMap;
 use flow_lang::ast::{ItemKind, Module};
 use flow_lang::{Diagnostic, FileId, Label, SourceMap, Span};
 
-use crate::SourceProvider;
 use crate::codes;
+use crate::{AnalysisCache, SourceProvider};
 
 /// The files of one job: the root first, then every file it imports,
 /// directly or not, each once.
@@ -63,9 +63,18 @@ pub fn resolve_import(base_folder: &str, relative: &str) -> String {
 }
 
 impl Loaded {
-    fn add_file(&mut self, path: &str, text: String) -> FileId {
+    fn add_file(
+        &mut self,
+        path: &str,
+        text: String,
+        cache: &mut Option<&mut AnalysisCache>,
+    ) -> FileId {
         let file = self.sources.add(path, text);
-        let parsed = flow_lang::parse(file, &self.sources.get(file).text);
+        let text = &self.sources.get(file).text;
+        let parsed = match cache {
+            Some(cache) => flow_lang::parse_incremental(file, text, cache.parse_cache(path)),
+            None => flow_lang::parse(file, text),
+        };
         self.diagnostics.extend(parsed.diagnostics);
         self.modules.insert(file, parsed.module);
         file
@@ -77,6 +86,7 @@ impl Loaded {
         &mut self,
         file: FileId,
         provider: &dyn SourceProvider,
+        cache: &mut Option<&mut AnalysisCache>,
         stack: &mut Vec<FileId>,
         seen: &mut Vec<FileId>,
     ) {
@@ -117,7 +127,7 @@ impl Loaded {
             let target = match self.sources.find(&path) {
                 Some(existing) => existing,
                 None => match provider.read(&path) {
-                    Ok(text) => self.add_file(&path, text),
+                    Ok(text) => self.add_file(&path, text, cache),
                     Err(reason) => {
                         self.diagnostics.push(Diagnostic::error(
                             codes::IMPORT_UNREADABLE,
@@ -144,22 +154,27 @@ impl Loaded {
                 );
                 continue;
             }
-            self.visit(target, provider, stack, seen);
+            self.visit(target, provider, cache, stack, seen);
         }
         stack.pop();
     }
 }
 
-/// Reads every root and its imports.
-pub fn load(roots: &[String], provider: &dyn SourceProvider) -> Loaded {
+/// Reads every root and its imports, parsing each file incrementally
+/// through `cache` when there is one.
+pub fn load(
+    roots: &[String],
+    provider: &dyn SourceProvider,
+    mut cache: Option<&mut AnalysisCache>,
+) -> Loaded {
     let mut loaded = Loaded::default();
     for root in roots {
         let file = match loaded.sources.find(root) {
             Some(existing) => existing,
             None => match provider.read(root) {
-                Ok(text) => loaded.add_file(root, text),
+                Ok(text) => loaded.add_file(root, text, &mut cache),
                 Err(reason) => {
-                    let file = loaded.add_file(root, String::new());
+                    let file = loaded.add_file(root, String::new(), &mut cache);
                     loaded.diagnostics.push(Diagnostic::error(
                         codes::IMPORT_UNREADABLE,
                         format!("cannot read `{root}`: {reason}"),
@@ -173,11 +188,14 @@ pub fn load(roots: &[String], provider: &dyn SourceProvider) -> Loaded {
             continue;
         }
         let mut seen = Vec::new();
-        loaded.visit(file, provider, &mut Vec::new(), &mut seen);
+        loaded.visit(file, provider, &mut cache, &mut Vec::new(), &mut seen);
         loaded.jobs.push(JobFiles {
             root: file,
             files: seen,
         });
+    }
+    if let Some(cache) = cache {
+        cache.keep_files(|path| loaded.sources.find(path).is_some());
     }
     loaded
 }

@@ -5,6 +5,8 @@
 //! - [`ast`]: the syntax tree with spans on every node.
 //! - [`parser`]: pest grammar (`flow.pest`) plus the tree builder; never stops
 //!   at the first error, recovers at item boundaries.
+//! - [`incremental`]: a cache of item parses, so a file parsed again after
+//!   an edit runs pest only on the items that changed.
 //! - [`format`]: the canonical layout printed by `flowc fmt`.
 //! - [`diagnostic`]: the one `Diagnostic` type, and [`render`] for terminals.
 //!
@@ -18,6 +20,7 @@ extern crate alloc;
 pub mod ast;
 pub mod diagnostic;
 pub mod format;
+pub mod incremental;
 pub mod parser;
 pub mod render;
 pub mod source;
@@ -25,6 +28,7 @@ pub mod span;
 
 pub use diagnostic::{Diagnostic, Label, Severity};
 pub use format::format;
+pub use incremental::{ParseCache, parse_incremental};
 pub use parser::{ParseResult, parse};
 pub use source::{SourceFile, SourceMap};
 pub use span::{FileId, Ident, LineIndex, Span, Spanned};

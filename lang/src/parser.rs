@@ -28,6 +28,7 @@ use pest_derive::Parser;
 
 use crate::ast::{self, CommentKind};
 use crate::diagnostic::{Diagnostic, Label};
+use crate::incremental::ParseCache;
 use crate::span::{FileId, Span};
 
 /// How deeply expressions, types and brackets may nest. Real programs stay
@@ -57,6 +58,16 @@ pub struct ParseResult {
 /// Parses the text of one `.flow` file. `file` is only used in diagnostic
 /// labels. Never panics; an empty file is an empty module.
 pub fn parse(file: FileId, text: &str) -> ParseResult {
+    parse_with(file, text, None)
+}
+
+/// [`parse`], reusing and filling `cache` when there is one (see
+/// [`crate::incremental`]).
+pub(crate) fn parse_with(
+    file: FileId,
+    text: &str,
+    mut cache: Option<&mut ParseCache>,
+) -> ParseResult {
     // Spans are `u32`; a larger text cannot be described, so it is refused
     // with one diagnostic instead of producing wrong spans.
     if u32::try_from(text.len()).is_err() {
@@ -84,15 +95,42 @@ pub fn parse(file: FileId, text: &str) -> ParseResult {
     // Anything but comments before the first item is a piece of its own:
     // parsing it as an item reports what it is.
     let first_start = starts.first().copied().unwrap_or(text.len());
+    let mut pieces = Vec::with_capacity(starts.len() + 1);
     if tokens
         .iter()
         .any(|t| t.start < first_start && !matches!(t.kind, lexer::TokenKind::Comment(_)))
     {
-        let piece = Piece {
+        pieces.push(Piece {
             start: 0,
             end: first_start,
+        });
+    }
+    for (index, &start) in starts.iter().enumerate() {
+        let end = starts.get(index + 1).copied().unwrap_or(text.len());
+        pieces.push(Piece { start, end });
+    }
+    if let Some(cache) = cache.as_deref_mut() {
+        cache.begin();
+    }
+    for piece in pieces {
+        let Some(cache) = cache.as_deref_mut() else {
+            parse_piece(
+                file,
+                text,
+                &tokens,
+                &code_ends,
+                piece,
+                &mut items,
+                &mut diagnostics,
+            );
+            continue;
         };
-        parse_piece(
+        let piece_text = text.get(piece.start..piece.end).unwrap_or("");
+        if cache.reuse(file, piece_text, piece.start, &mut items, &mut diagnostics) {
+            continue;
+        }
+        let (items_before, diagnostics_before) = (items.len(), diagnostics.len());
+        let cacheable = parse_piece(
             file,
             text,
             &tokens,
@@ -101,18 +139,19 @@ pub fn parse(file: FileId, text: &str) -> ParseResult {
             &mut items,
             &mut diagnostics,
         );
+        match (
+            cacheable,
+            items.get(items_before..),
+            diagnostics.get(diagnostics_before..),
+        ) {
+            (true, Some(new_items), Some(new_diagnostics)) => {
+                cache.store(piece_text, piece.start, new_items, new_diagnostics);
+            }
+            _ => cache.skipped(),
+        }
     }
-    for (index, &start) in starts.iter().enumerate() {
-        let end = starts.get(index + 1).copied().unwrap_or(text.len());
-        parse_piece(
-            file,
-            text,
-            &tokens,
-            &code_ends,
-            Piece { start, end },
-            &mut items,
-            &mut diagnostics,
-        );
+    if let Some(cache) = cache {
+        cache.finish();
     }
 
     for item in &mut items {
@@ -142,6 +181,8 @@ struct Piece {
     end: usize,
 }
 
+/// Parses one piece into `items` and `diagnostics`. True when what it
+/// added depends on the piece's text alone, so it may be cached.
 fn parse_piece(
     file: FileId,
     text: &str,
@@ -150,9 +191,9 @@ fn parse_piece(
     piece: Piece,
     items: &mut Vec<ast::Item>,
     diagnostics: &mut Vec<Diagnostic>,
-) {
+) -> bool {
     let Some(piece_text) = text.get(piece.start..piece.end) else {
-        return;
+        return false;
     };
     if let Some(too_deep) = lexer::too_deep_at(
         text,
@@ -167,7 +208,7 @@ fn parse_piece(
             lexer::TooDeep::Length(at) => errors::too_long(file, tokens, at),
         });
         items.extend(placeholder(text, tokens, piece));
-        return;
+        return false;
     }
     // The builder looks up token ends for every node's span; searching only
     // this piece's tokens keeps each look-up to a few comparisons.
@@ -186,10 +227,12 @@ fn parse_piece(
                     items.push(item);
                 }
             }
+            true
         }
         Err(error) => {
             diagnostics.push(errors::syntax_error(file, text, tokens, piece, &error));
             items.extend(placeholder(text, tokens, piece));
+            false
         }
     }
 }

@@ -11,7 +11,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use flow_compiler::{Analysis, SourceProvider};
+use flow_compiler::{Analysis, AnalysisCache, SourceProvider};
 use lsp_types::Uri;
 
 use super::diagnostics::convert_all;
@@ -54,6 +54,9 @@ pub struct State {
     pub documents: HashMap<String, Document>,
     /// The analysis of each open document, by its path.
     analyses: HashMap<String, Analysed>,
+    /// What the next analysis of each open document can reuse from its
+    /// last one (the parsed items of its files), by the document's path.
+    caches: HashMap<String, AnalysisCache>,
     /// Paths whose text changed since the last refresh (opened, edited,
     /// closed or saved).
     dirty: BTreeSet<String>,
@@ -79,6 +82,7 @@ impl State {
     pub fn close(&mut self, path: &str) {
         self.documents.remove(path);
         self.analyses.remove(path);
+        self.caches.remove(path);
         self.dirty.insert(path.to_string());
     }
 
@@ -132,8 +136,9 @@ impl State {
                 documents: &self.documents,
             };
             let roots = [root.clone()];
+            let cache = self.caches.entry(root.clone()).or_default();
             let analysed = catch_unwind(AssertUnwindSafe(|| {
-                let analysis = flow_compiler::analyze(&roots, &provider);
+                let analysis = flow_compiler::analyze_incremental(&roots, &provider, cache);
                 let diagnostics = convert_all(&analysis);
                 Analysed {
                     analysis,
@@ -145,6 +150,9 @@ impl State {
                     replaced.extend(self.analyses.insert(root.clone(), analysed));
                 }
                 Err(_) => {
+                    // The cache may be half updated: start the next
+                    // analysis of this document from scratch.
+                    self.caches.remove(root);
                     eprintln!("flowc lsp: the analysis of `{root}` panicked; keeping the last one")
                 }
             }
