@@ -335,8 +335,14 @@ fn run_into_a_closed_pipe_exits_zero_quietly() {
 fn build_writes_a_package_whose_module_hashes_verify() {
     use flow_compiler::package::{JobPackage, module_digest};
     let dir = TempDir::new();
-    dir.write("job.flow", "input xs = range(0, 10)\noutput total = xs |> sum()\n");
-    let output = flowc(&dir.path, &["build", "job.flow", "-o", "out/deep/job.flowpkg"]);
+    dir.write(
+        "job.flow",
+        "input xs = range(0, 10)\noutput total = xs |> sum()\n",
+    );
+    let output = flowc(
+        &dir.path,
+        &["build", "job.flow", "-o", "out/deep/job.flowpkg"],
+    );
     assert_eq!(status(&output), 0, "stderr: {}", stderr(&output));
     assert!(stdout(&output).is_empty(), "results only go to stdout");
     let bytes = std::fs::read(dir.path.join("out/deep/job.flowpkg")).expect("the package");
@@ -347,11 +353,17 @@ fn build_writes_a_package_whose_module_hashes_verify() {
         assert_eq!(&module_digest(module), digest);
         // The report names every module with its digest and size.
         let line = format!("blake3:{digest} {} bytes", module.len());
-        assert!(stderr(&output).contains(&line), "stderr: {}", stderr(&output));
+        assert!(
+            stderr(&output).contains(&line),
+            "stderr: {}",
+            stderr(&output)
+        );
     }
     assert!(stderr(&output).starts_with("wrote out/deep/job.flowpkg ("));
     // No temporary file is left beside the package.
-    let entries = std::fs::read_dir(dir.path.join("out/deep")).unwrap().count();
+    let entries = std::fs::read_dir(dir.path.join("out/deep"))
+        .unwrap()
+        .count();
     assert_eq!(entries, 1);
     let help = flowc(&dir.path, &["build", "--help"]);
     assert!(stdout(&help).contains("EXAMPLES:"));
@@ -375,27 +387,70 @@ fn build_refuses_what_run_refuses_with_exit_two() {
     dir.write("bad.flow", UNKNOWN_NAME_JOB);
     let output = flowc(&dir.path, &["build", "bad.flow"]);
     assert_eq!(status(&output), 2);
-    assert!(stderr(&output).contains("E0101"), "stderr: {}", stderr(&output));
+    assert!(
+        stderr(&output).contains("E0101"),
+        "stderr: {}",
+        stderr(&output)
+    );
     assert!(!dir.path.join("bad.flowpkg").exists());
     // A file that cannot be read.
     let output = flowc(&dir.path, &["build", "missing.flow"]);
     assert_eq!(status(&output), 2);
     assert!(stderr(&output).contains("E0601"));
-    // A program the code generator does not handle yet.
+    // An `extern fn` whose module file does not exist.
     dir.write(
         "ext.flow",
         "extern fn score(s: str) -> float from \"score.wasm\"\ninput ls = lines(\"*.txt\")\noutput t = ls |> map(l => score(l)) |> sum()\n",
     );
     let output = flowc(&dir.path, &["build", "ext.flow"]);
     assert_eq!(status(&output), 2);
-    assert!(stderr(&output).contains("E0701"), "stderr: {}", stderr(&output));
+    assert!(
+        stderr(&output).contains("E0703"),
+        "stderr: {}",
+        stderr(&output)
+    );
     // A package that cannot be written: its folder is a file.
-    dir.write("job.flow", "input xs = range(0, 3)\noutput n = xs |> count()\n");
+    dir.write(
+        "job.flow",
+        "input xs = range(0, 3)\noutput n = xs |> count()\n",
+    );
     dir.write("blocker", "a file, not a folder");
-    let output = flowc(&dir.path, &["build", "job.flow", "-o", "blocker/job.flowpkg"]);
+    let output = flowc(
+        &dir.path,
+        &["build", "job.flow", "-o", "blocker/job.flowpkg"],
+    );
     assert_eq!(status(&output), 2);
-    assert!(stderr(&output).contains("E0606"), "stderr: {}", stderr(&output));
+    assert!(
+        stderr(&output).contains("E0606"),
+        "stderr: {}",
+        stderr(&output)
+    );
     let output = flowc(&dir.path, &["explain", "E0606"]);
     assert_eq!(status(&output), 0);
     assert!(stdout(&output).contains("cannot write the job package"));
+}
+
+#[test]
+fn a_peer_that_cannot_start_reports_e0605_and_exits_two() {
+    let dir = TempDir::new();
+    let key = dir.write("identity.key", "not a key");
+    let bad_key = flowc(&dir.path, &["peer", "--identity", key.to_str().unwrap()]);
+    assert_eq!(status(&bad_key), 2, "{}", stderr(&bad_key));
+    assert!(stderr(&bad_key).contains("E0605"), "{}", stderr(&bad_key));
+    assert!(stderr(&bad_key).contains("not a flowc identity key"));
+    let fresh = dir.path.join("fresh.key");
+    let bad_address = flowc(
+        &dir.path,
+        &[
+            "peer",
+            "--identity",
+            fresh.to_str().unwrap(),
+            "--listen",
+            "/ip4/203.0.113.7/tcp/1",
+        ],
+    );
+    assert_eq!(status(&bad_address), 2, "{}", stderr(&bad_address));
+    assert!(stderr(&bad_address).contains("cannot listen on"));
+    // The key was created on this first start, owner-readable only.
+    assert!(fresh.is_file());
 }

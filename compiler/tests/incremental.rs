@@ -103,9 +103,27 @@ fn summary(analysis: &Analysis) -> String {
         analysis.modules,
         serde_json::to_string(&program.jobs).unwrap_or_default(),
         serde_json::to_string(&program.definitions).unwrap_or_default(),
-        sorted(program.expr_types.iter().map(|(at, ty)| format!("{at:?} {ty:?}")).collect()),
-        sorted(program.name_refs.iter().map(|(at, def)| format!("{at:?} {def:?}")).collect()),
-        sorted(program.call_targets.iter().map(|(at, def)| format!("{at:?} {def:?}")).collect()),
+        sorted(
+            program
+                .expr_types
+                .iter()
+                .map(|(at, ty)| format!("{at:?} {ty:?}"))
+                .collect()
+        ),
+        sorted(
+            program
+                .name_refs
+                .iter()
+                .map(|(at, def)| format!("{at:?} {def:?}"))
+                .collect()
+        ),
+        sorted(
+            program
+                .call_targets
+                .iter()
+                .map(|(at, def)| format!("{at:?} {def:?}"))
+                .collect()
+        ),
         program.shadowing,
     )
 }
@@ -187,7 +205,9 @@ fn an_edit_reuses_the_other_items() {
     }
     let analysis = analyze_incremental(&roots, &files, &mut cache);
     assert_eq!(summary(&analysis), summary(&analyze(&roots, &files)));
-    let main = cache.parse_stats("main.flow").expect("main.flow was parsed");
+    let main = cache
+        .parse_stats("main.flow")
+        .expect("main.flow was parsed");
     assert_eq!((main.reused, main.parsed), (2, 1));
     let library = cache.parse_stats("lib.flow").expect("lib.flow was parsed");
     assert_eq!((library.reused, library.parsed), (3, 0));

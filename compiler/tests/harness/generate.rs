@@ -164,7 +164,13 @@ fn prelude_fns() -> Vec<UserFn> {
     vec![
         f("tri", vec![Ty::Int], Ty::Int, false, "{}"),
         f("fib", vec![Ty::Int], Ty::Int, false, "{}"),
-        f("rev", vec![Ty::list(Ty::Int)], Ty::list(Ty::Int), false, "{}"),
+        f(
+            "rev",
+            vec![Ty::list(Ty::Int)],
+            Ty::list(Ty::Int),
+            false,
+            "{}",
+        ),
         f("digits", vec![Ty::Str], Ty::Int, false, "{}"),
         f("depth", vec![Ty::Int], Ty::Int, false, "({}) % 40"),
         f("scaled", vec![Ty::Int], Ty::Int, true, "{}"),
@@ -196,20 +202,8 @@ const INTS: &[&str] = &[
 ];
 
 const FLOATS: &[&str] = &[
-    "0.0",
-    "1.0",
-    "0.5",
-    "0.1",
-    "2.5",
-    "(-1.5)",
-    "(-0.0)",
-    "1e300",
-    "(-1e300)",
-    "1e-300",
-    "3.0e15",
-    "0.3",
-    "1e16",
-    "123.456",
+    "0.0", "1.0", "0.5", "0.1", "2.5", "(-1.5)", "(-0.0)", "1e300", "(-1e300)", "1e-300", "3.0e15",
+    "0.3", "1e16", "123.456",
 ];
 
 const STRS: &[&str] = &[
@@ -697,7 +691,11 @@ impl<'c, 'b> Gen<'c, 'b> {
                 let count = self.small_int(d, scope);
                 format!("substr({s}, {start}, {count})")
             }
-            4 => format!("join({}, {})", e(self, &Ty::list(Ty::Str)), e(self, &Ty::Str)),
+            4 => format!(
+                "join({}, {})",
+                e(self, &Ty::list(Ty::Str)),
+                e(self, &Ty::Str)
+            ),
             5 => {
                 let t = self.choices.pick(&[Ty::Int, Ty::Float, Ty::Bool, Ty::Str]);
                 format!("str({})", e(self, &t))
@@ -860,7 +858,10 @@ impl Gen<'_, '_> {
     /// an aggregation, sometimes inside a block that computes on the
     /// result. Stage functions may read params and the phase values.
     pub fn stage_output(&mut self) -> String {
-        let globals = vec![("total".to_owned(), Ty::Int), ("widest".to_owned(), Ty::Int)];
+        let globals = vec![
+            ("total".to_owned(), Ty::Int),
+            ("widest".to_owned(), Ty::Int),
+        ];
         let scope = Scope {
             names: globals.clone(),
             params: true,
@@ -984,8 +985,14 @@ pub fn data_line(choices: &mut Choices<'_>) -> String {
     let pieces = 1 + choices.below(3);
     (0..pieces)
         .map(|_| match choices.below(3) {
-            0 => choices.pick(INTS).trim_matches(|c| c == '(' || c == ')').to_owned(),
-            1 => choices.pick(FLOATS).trim_matches(|c| c == '(' || c == ')').to_owned(),
+            0 => choices
+                .pick(INTS)
+                .trim_matches(|c| c == '(' || c == ')')
+                .to_owned(),
+            1 => choices
+                .pick(FLOATS)
+                .trim_matches(|c| c == '(' || c == ')')
+                .to_owned(),
             _ => choices.pick(STRS).replace(['\n', '\r'], " "),
         })
         .collect::<Vec<_>>()
