@@ -41,7 +41,6 @@ mod lsp_client;
 
 use lsp_client::{FLOWC, Server, file_uri, position_of, range_of};
 
-
 #[test]
 fn position_of_counts_utf16_code_units() {
     let text = "ab\nπ😀x\n";

@@ -69,9 +69,8 @@ struct Edit {
 }
 
 fn edit() -> impl Strategy<Value = Edit> {
-    (0..=10_000u32, 0..12usize, prop::sample::select(SNIPPETS)).prop_map(|(at, remove, insert)| {
-        Edit { at, remove, insert }
-    })
+    (0..=10_000u32, 0..12usize, prop::sample::select(SNIPPETS))
+        .prop_map(|(at, remove, insert)| Edit { at, remove, insert })
 }
 
 /// Applies `edit` to `text`, on character boundaries.
@@ -129,7 +128,8 @@ proptest! {
 /// only, and an edit that moves every later item re-parses none of them.
 #[test]
 fn an_edit_reparses_only_the_changed_item() {
-    let program = "param a: int = 1\n\nlet b = a + 1\n\nfn f(x: int) -> int = x * b\n\noutput c = f(2)\n";
+    let program =
+        "param a: int = 1\n\nlet b = a + 1\n\nfn f(x: int) -> int = x * b\n\noutput c = f(2)\n";
     let mut cache = ParseCache::new();
     let first = parse_incremental(FileId(0), program, &mut cache);
     assert_eq!(first, parse(FileId(0), program));
