@@ -11,7 +11,7 @@ use flow_compiler::package::JobPackage;
 use flow_lang::render;
 
 use super::Exit;
-use super::job::{analyze_job, report_codegen_error};
+use super::job::{analyze_job, compile_job};
 use crate::term::Terminal;
 
 const EXAMPLES: &str = "\
@@ -44,9 +44,11 @@ pub fn run(args: &BuildArgs, terminal: &Terminal) -> Exit {
         Ok(job) => job,
         Err(exit) => return exit,
     };
-    let package = match flow_compiler::package::build(&analysis, root) {
+    // `compile_job` reads the job's `extern fn` tool modules, which are
+    // linked into the stage module.
+    let package = match compile_job(&analysis, root, terminal) {
         Ok(package) => package,
-        Err(error) => return report_codegen_error(&error, terminal),
+        Err(exit) => return exit,
     };
     let target = args
         .output
