@@ -24,8 +24,10 @@ rustup target add x86_64-pc-windows-gnu
 target_dir=${CARGO_TARGET_DIR:-target}
 out="$target_dir/x86_64-pc-windows-gnu/debug"
 
-step "cargo build --target x86_64-pc-windows-gnu --bin flowc"
-cargo build --locked --target x86_64-pc-windows-gnu --bin flowc
+# The whole workspace (every library and binary), not only flowc.exe, so no
+# crate grows a Unix-only assumption unnoticed.
+step "cargo build --target x86_64-pc-windows-gnu --workspace"
+cargo build --locked --target x86_64-pc-windows-gnu --workspace
 x86_64-w64-mingw32-gcc -O2 -shared -o "$out/bcryptprimitives.dll" \
     tools/windows/bcryptprimitives.c -ladvapi32
 

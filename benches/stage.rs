@@ -6,7 +6,8 @@
 //! real compiler and run by the real wasmtime host over a generated corpus
 //! cut into 4 MiB chunks at line boundaries, the job's own split: `process`
 //! per chunk, `merge` of the partials in order, `finish`. The baseline does
-//! the same work in plain Rust on the same chunks (lower-case each line,
+//! the same work in plain Rust on the same chunk bytes (check UTF-8,
+//! lower-case each line,
 //! maximal runs of alphanumeric characters, a hash table per chunk, merged
 //! tables). Both results are compared word by word before any figure is
 //! printed, so a broken stage cannot look fast.
@@ -79,7 +80,9 @@ fn main() {
         let started = Instant::now();
         let mut total: HashMap<String, i64> = HashMap::new();
         for chunk in &chunks {
-            let counts = native_count(chunk);
+            // The stage gets bytes and checks they are UTF-8; so does this.
+            let text = std::str::from_utf8(chunk.as_bytes()).expect("the corpus is UTF-8");
+            let counts = native_count(text);
             for (word, n) in counts {
                 *total.entry(word).or_insert(0) += n;
             }

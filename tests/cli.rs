@@ -454,3 +454,24 @@ fn a_peer_that_cannot_start_reports_e0605_and_exits_two() {
     // The key was created on this first start, owner-readable only.
     assert!(fresh.is_file());
 }
+
+#[test]
+fn run_with_no_workers_and_no_swarm_reports_e0607_and_exits_two() {
+    let dir = TempDir::new();
+    dir.write(
+        "job.flow",
+        "input xs = range(0, 10)\noutput n = xs |> count()\n",
+    );
+    let output = flowc(&dir.path, &["run", "job.flow", "--workers", "0"]);
+    assert_eq!(status(&output), 2, "{}", stderr(&output));
+    assert!(stderr(&output).contains("E0607"), "{}", stderr(&output));
+    assert!(stderr(&output).contains("needs `--join`"));
+    assert!(stdout(&output).is_empty(), "no result: {}", stdout(&output));
+    // The same job with workers runs.
+    let output = flowc(
+        &dir.path,
+        &["run", "job.flow", "--workers", "1", "--format", "json"],
+    );
+    assert_eq!(status(&output), 0, "{}", stderr(&output));
+    assert_eq!(stdout(&output).trim(), r#"{"n":10}"#);
+}

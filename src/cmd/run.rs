@@ -39,7 +39,8 @@ pub struct RunArgs {
     #[arg(long = "param", value_name = "NAME=VALUE")]
     params: Vec<String>,
 
-    /// Worker threads (default: every core).
+    /// Worker threads (default: every core). With `--join`, 0 computes
+    /// nothing here and delegates the whole job to the swarm.
     #[arg(long, value_name = "N")]
     workers: Option<u32>,
 
@@ -138,11 +139,23 @@ pub fn run(args: &RunArgs, terminal: &Terminal) -> Exit {
             return Exit::Errors;
         }
     };
+    // `--workers 0` submits to the swarm without computing here; with no
+    // swarm nothing would compute the job.
+    if args.workers == Some(0) && args.join.is_empty() {
+        eprintln!(
+            "{}",
+            message(
+                "E0607",
+                "`--workers 0` needs `--join`: with no swarm, nothing would compute the job",
+                terminal
+            )
+        );
+        return Exit::Errors;
+    }
     let options = RunOptions {
         workers: args
             .workers
-            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get() as u32))
-            .max(1),
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get() as u32)),
         split: args.split,
         quiet: args.quiet,
         swarm: (!args.join.is_empty()).then(|| run::SwarmOptions {

@@ -305,6 +305,11 @@ impl Host {
         // by default, and the sandbox depends on it, so it is stated here.
         engine_config.wasm_multi_memory(true);
         engine_config.cranelift_opt_level(OptLevel::Speed);
+        // `FLOWC_PERFMAP=1` writes /tmp/perf-PID.map so that `perf record`
+        // names the functions of stage modules (for profiling stages).
+        if std::env::var_os("FLOWC_PERFMAP").is_some_and(|v| v == "1") {
+            engine_config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+        }
         let engine = Engine::new(&engine_config)
             .map_err(|error| HostInitError(format!("cannot create the engine: {error}")))?;
         let ticker = EpochTicker::start(engine.clone(), config.epoch_tick).map_err(|error| {

@@ -21,8 +21,13 @@
 //!
 //! Only files match (a symbolic link to a file counts as one). Matches are
 //! reported with the path as the glob spells it (relative, `/`-separated on
-//! every platform), sorted by that path's bytes, each once. `\` is an
-//! ordinary character, not a separator or an escape.
+//! every platform), sorted by that path's bytes, each once.
+//!
+//! `\` separates components like `/`, on every platform, so a job written
+//! on Windows (`data\*.csv`) runs the same when submitted from Linux; it is
+//! never an escape. A glob is absolute when it starts with `/` or with a
+//! drive letter (`C:/data/*.csv`, `C:\data\*.csv`), which only names a
+//! folder on Windows; matches under it are shown as `C:/data/a.csv`.
 //!
 //! This is written here rather than taken from a crate because the rules are
 //! short, must be exactly those of the language reference, and the
@@ -66,8 +71,21 @@ enum Token {
 #[derive(Debug, Clone)]
 pub(crate) struct Glob {
     text: String,
-    absolute: bool,
+    /// The root of an absolute glob, as shown: `/` or a drive such as
+    /// `C:/`; `None` for a glob relative to the job's folder.
+    root: Option<String>,
     components: Vec<Component>,
+}
+
+/// The drive of a glob that starts with one (`C:/…` or `C:\…`), as `C:/`.
+fn drive_root(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    match bytes {
+        [letter, b':', b'/' | b'\\', ..] if letter.is_ascii_alphabetic() => {
+            Some(format!("{}:/", char::from(*letter)))
+        }
+        _ => None,
+    }
 }
 
 impl Glob {
@@ -80,9 +98,13 @@ impl Glob {
         if text.is_empty() {
             return Err(bad("the glob is empty"));
         }
-        let absolute = text.starts_with('/');
+        let (root, rest) = match drive_root(text) {
+            Some(drive) => (Some(drive), &text[3..]),
+            None if text.starts_with(['/', '\\']) => (Some("/".to_string()), text),
+            None => (None, text),
+        };
         let mut components = Vec::new();
-        for part in text.split('/') {
+        for part in rest.split(['/', '\\']) {
             if part.is_empty() || part == "." {
                 continue;
             }
@@ -105,7 +127,7 @@ impl Glob {
         }
         Ok(Glob {
             text: text.to_string(),
-            absolute,
+            root,
             components,
         })
     }
@@ -113,12 +135,10 @@ impl Glob {
     /// The files the glob matches below `base_dir`, sorted by their shown
     /// path, each once.
     pub(crate) fn expand(&self, base_dir: &Path) -> Result<Vec<InputFile>, InputError> {
-        let root = if self.absolute {
-            PathBuf::from("/")
-        } else {
-            base_dir.to_path_buf()
+        let (root, prefix) = match &self.root {
+            Some(root) => (PathBuf::from(root), root.as_str()),
+            None => (base_dir.to_path_buf(), ""),
         };
-        let prefix = if self.absolute { "/" } else { "" };
         let mut found = Vec::new();
         let mut walk = Walk {
             glob: &self.text,
@@ -406,6 +426,48 @@ mod tests {
         assert!(matches!(Glob::parse("./"), Err(InputError::BadGlob { .. })));
         let error = Glob::parse("data/[ab.txt").unwrap_err();
         assert!(error.to_string().contains("data/[ab.txt"), "{error}");
+    }
+
+    /// The components and root of a glob, for comparing spellings.
+    fn shape(text: &str) -> (Option<String>, Vec<Component>) {
+        let glob = Glob::parse(text).unwrap();
+        (glob.root, glob.components)
+    }
+
+    #[test]
+    fn backslashes_separate_folders_and_drive_letters_make_globs_absolute() {
+        assert_eq!(shape("data\\*.txt"), shape("data/*.txt"));
+        assert_eq!(shape("a\\**\\b.csv"), shape("a/**/b.csv"));
+        assert_eq!(shape("data/*.txt").0, None);
+        assert_eq!(shape("/srv/*.txt").0.as_deref(), Some("/"));
+        assert_eq!(shape("\\srv\\*.txt").0.as_deref(), Some("/"));
+        let (root, components) = shape("C:\\data\\*.csv");
+        assert_eq!(root.as_deref(), Some("C:/"));
+        assert_eq!(components, shape("data/*.csv").1);
+        assert_eq!(shape("d:/x/y.txt").0.as_deref(), Some("d:/"));
+        // A colon elsewhere, or a drive without a separator, is a name.
+        assert_eq!(shape("C:data.txt").0, None);
+        assert_eq!(shape("ab:/x.txt").0, None);
+    }
+
+    #[test]
+    fn a_glob_with_backslashes_expands_like_one_with_slashes() {
+        let dir = std::env::temp_dir().join(format!("flowc-glob-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("data").join("deep")).unwrap();
+        std::fs::write(dir.join("data").join("a.txt"), "a\n").unwrap();
+        std::fs::write(dir.join("data").join("deep").join("b.txt"), "b\n").unwrap();
+        let paths = |glob: &str| -> Vec<String> {
+            Glob::parse(glob)
+                .unwrap()
+                .expand(&dir)
+                .unwrap()
+                .into_iter()
+                .map(|file| file.path)
+                .collect()
+        };
+        assert_eq!(paths("data\\**\\*.txt"), ["data/a.txt", "data/deep/b.txt"]);
+        assert_eq!(paths("data\\**\\*.txt"), paths("data/**/*.txt"));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -3,6 +3,8 @@
 //! - [`protocol`]: the `/flow/job/1` messages, their bounds and validation,
 //!   and the length-prefixed postcard codec.
 //! - [`identity`]: the key file that gives a peer a stable id.
+//! - [`transport`]: TCP that dials from a fresh port (Windows refuses port
+//!   reuse).
 //! - [`node`]: the node actor. One task owns the libp2p swarm and every job
 //!   instance on this peer (the phases it originates and the pieces it
 //!   computes for others, each a [`crate::PeerJob`]) and `select!`s over a
@@ -21,6 +23,7 @@
 pub mod identity;
 pub mod node;
 pub mod protocol;
+pub mod transport;
 
 pub use node::{NodeConfig, NodeHandle, PhaseFailure, SwarmPhase, start_node};
 pub use protocol::{PolicySpec, RunId};

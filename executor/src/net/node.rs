@@ -32,6 +32,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
+use libp2p::core::{Transport as _, upgrade};
 use libp2p::identity::Keypair;
 use libp2p::request_response::{self, OutboundRequestId, ProtocolSupport, ResponseChannel};
 use libp2p::swarm::behaviour::toggle::Toggle;
@@ -44,6 +45,7 @@ use super::protocol::{
     Capacity, ChunkData, Codec, Delegation, MAX_CHUNK_BYTES, PROTOCOL, PolicySpec, RemoteFailure,
     Request, Response, RunId, VERSION,
 };
+use super::transport::FreshPorts;
 use crate::coverage::{ChunkId, Coverage};
 use crate::host::{ErrorRecord, Failure, Host, StageError, StageInstance, StageModule, Step};
 use crate::local::{Assignment, Progress, WorkerEvent, WorkerHandle, release, spawn_worker};
@@ -136,9 +138,10 @@ enum NodeCommand {
     ListenAddrs {
         reply: oneshot::Sender<Vec<Multiaddr>>,
     },
-    /// How many peers have announced their capacity.
+    /// How many peers are connected, and how many of them have announced
+    /// their capacity.
     KnownPeers {
-        reply: oneshot::Sender<usize>,
+        reply: oneshot::Sender<(usize, usize)>,
     },
     Shutdown,
 }
@@ -222,9 +225,19 @@ impl NodeHandle {
     }
 
     /// Waits until `count` peers announced their capacity, or `limit`
-    /// passed; returns how many did.
+    /// passed; then, for at most [`DISCOVERY_SETTLE`] more, until the peers
+    /// those told us about (Kademlia, identify) are connected and have
+    /// announced theirs too, so a job submitted through one peer of a
+    /// swarm starts with the whole swarm as candidates. Returns how many
+    /// peers announced their capacity.
     pub async fn wait_for_peers(&self, count: usize, limit: Duration) -> usize {
-        let deadline = tokio::time::Instant::now() + limit;
+        let started = tokio::time::Instant::now();
+        let deadline = started + limit;
+        // When the wanted peers were first known, and when the number of
+        // connected peers last changed.
+        let mut reached: Option<tokio::time::Instant> = None;
+        let mut last_change = started;
+        let mut last_connected = 0;
         loop {
             let (reply, answer) = oneshot::channel();
             if self
@@ -234,9 +247,26 @@ impl NodeHandle {
             {
                 return 0;
             }
-            let known = answer.await.unwrap_or(0);
-            if known >= count || tokio::time::Instant::now() >= deadline {
+            let (connected, known) = answer.await.unwrap_or((0, 0));
+            let now = tokio::time::Instant::now();
+            if connected != last_connected {
+                last_connected = connected;
+                last_change = now;
+            }
+            if known >= count && reached.is_none() {
+                reached = Some(now);
+            }
+            if now >= deadline {
                 return known;
+            }
+            if let Some(at) = reached {
+                // Quiet since both the last new connection and the
+                // joined peers' answers: discovery starts from those.
+                let quiet = now - last_change.max(at);
+                let settled = known >= connected && quiet >= DISCOVERY_QUIET;
+                if settled || now - at >= DISCOVERY_SETTLE {
+                    return known;
+                }
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
@@ -503,6 +533,13 @@ struct Node {
 const TICK: Duration = Duration::from_millis(100);
 /// How often capacity is announced to every peer.
 const HELLO_INTERVAL: Duration = Duration::from_millis(1000);
+/// How long [`NodeHandle::wait_for_peers`] keeps waiting, after the joined
+/// peers answered, for the peers they lead to.
+const DISCOVERY_SETTLE: Duration = Duration::from_secs(2);
+/// How long the number of connected peers must stay the same (with every
+/// one of them having announced its capacity) for discovery to count as
+/// settled.
+const DISCOVERY_QUIET: Duration = Duration::from_millis(600);
 /// The most peers a node keeps connections to on its own initiative.
 const MAX_DIALED_PEERS: usize = 64;
 
@@ -512,11 +549,18 @@ impl Node {
         let mdns_enabled = config.mdns;
         let mut swarm = libp2p::SwarmBuilder::with_existing_identity(config.keypair)
             .with_tokio()
-            .with_tcp(
-                tcp::Config::default().nodelay(true),
-                noise::Config::new,
-                yamux::Config::default,
-            )
+            .with_other_transport(|key| {
+                let noise: Result<_, Box<dyn std::error::Error + Send + Sync>> =
+                    noise::Config::new(key).map_err(Into::into);
+                noise.map(|noise| {
+                    FreshPorts(tcp::tokio::Transport::new(
+                        tcp::Config::default().nodelay(true),
+                    ))
+                    .upgrade(upgrade::Version::V1)
+                    .authenticate(noise)
+                    .multiplex(yamux::Config::default())
+                })
+            })
             .map_err(|error| format!("cannot build the TCP transport: {error}"))?
             .with_behaviour(|key| {
                 let jobs = request_response::Behaviour::with_codec(
@@ -690,7 +734,7 @@ impl Node {
             }
             NodeCommand::KnownPeers { reply } => {
                 let known = self.peers.values().filter(|p| p.capacity.is_some()).count();
-                let _ = reply.send(known);
+                let _ = reply.send((self.peers.len(), known));
             }
             NodeCommand::Shutdown => {}
         }
@@ -746,7 +790,8 @@ impl Node {
             .or_insert_with(|| (phase.module_bytes.clone(), phase.module.clone()));
         let key = self.next_job;
         self.next_job += 1;
-        let slots = phase.workers.max(1);
+        // 0 slots: this peer only delegates (and merges what comes back).
+        let slots = phase.workers;
         let policy = policy_from_spec(&phase.policy);
         let config = JobConfig {
             role: Role::Origin,
@@ -1473,6 +1518,17 @@ impl Node {
                 num_established: 0,
                 ..
             } => self.on_peer_lost(peer_id),
+            // A `--join` address that cannot be reached must say so: the
+            // peer would otherwise wait forever for work that never comes.
+            SwarmEvent::OutgoingConnectionError { peer_id, error, .. } => match peer_id {
+                Some(peer) => warn!("cannot connect to {peer}: {error}"),
+                None => warn!("cannot connect: {error}"),
+            },
+            SwarmEvent::IncomingConnectionError {
+                send_back_addr,
+                error,
+                ..
+            } => debug!("refused a connection from {send_back_addr}: {error}"),
             SwarmEvent::Behaviour(BehaviourEvent::Jobs(event)) => self.on_jobs_event(event),
             SwarmEvent::Behaviour(BehaviourEvent::Identify(identify::Event::Received {
                 peer_id,

@@ -118,6 +118,34 @@ fn input_error(
 
 /// Splits a chunk into lines.
 pub fn lines(chunk: &[u8]) -> Result<Vec<Line<'_>>> {
+    // Valid text (the usual case) is checked once as a whole; only a chunk
+    // with invalid UTF-8 is checked line by line, to name the bad line.
+    let Ok(text) = core::str::from_utf8(chunk) else {
+        return lines_checked(chunk);
+    };
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut number = 1;
+    while start < text.len() {
+        let end = text.as_bytes()[start..]
+            .iter()
+            .position(|b| *b == b'\n')
+            .map_or(text.len(), |i| start + i);
+        let body = &text[start..end];
+        out.push(Line {
+            number,
+            byte_offset: start,
+            text: body.strip_suffix('\r').unwrap_or(body),
+        });
+        number += 1;
+        start = end + 1;
+    }
+    Ok(out)
+}
+
+/// [`lines`] of a chunk that is not all valid UTF-8: each line is checked
+/// on its own, so the error names the first bad one.
+fn lines_checked(chunk: &[u8]) -> Result<Vec<Line<'_>>> {
     let mut out = Vec::new();
     let mut start = 0;
     let mut number = 1;

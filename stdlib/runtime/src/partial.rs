@@ -343,9 +343,15 @@ impl Partial {
 
     /// Adds a key (`count_by`).
     pub fn add_key(&mut self, key: &Value) -> Result<()> {
+        self.add_encoded_key(&encode_value(key))
+    }
+
+    /// [`Partial::add_key`] of a key already in its canonical encoding, so
+    /// a caller can encode every key into one reused buffer.
+    pub fn add_encoded_key(&mut self, key: &[u8]) -> Result<()> {
         match self {
             Partial::CountBy(table) => {
-                *table.get_or_insert_with(&encode_value(key), || 0) += 1;
+                *table.get_or_insert_with(key, || 0) += 1;
                 Ok(())
             }
             _ => Err(mismatch("add_key", self)),

@@ -46,9 +46,38 @@ pub fn len(s: &str) -> i64 {
     s.chars().count() as i64
 }
 
-/// `lower(s)`.
+/// `lower(s)`: exactly `str::to_lowercase`, faster on mostly-ASCII text.
+///
+/// ASCII bytes are mapped in place and other scalar values one by one with
+/// `char::to_lowercase`. That is `str::to_lowercase` except for one rule:
+/// a capital sigma lower-cases to a final `ς` at the end of a word, which
+/// depends on its neighbours. Text with a capital sigma takes the standard
+/// path, so the result never differs (a property test checks both).
 pub fn lower(s: &str) -> String {
-    s.to_lowercase()
+    let bytes = s.as_bytes();
+    let mut out = String::with_capacity(bytes.len());
+    let mut at = 0;
+    while at < bytes.len() {
+        // A run of ASCII bytes: copied, then lower-cased in place.
+        let run = bytes[at..]
+            .iter()
+            .position(|b| !b.is_ascii())
+            .map_or(bytes.len(), |i| at + i);
+        let begin = out.len();
+        out.push_str(&s[at..run]);
+        out[begin..].make_ascii_lowercase();
+        at = run;
+        // One non-ASCII scalar value (`at` is always on a boundary).
+        let Some(c) = s[at..].chars().next() else {
+            break;
+        };
+        if c == '\u{3a3}' {
+            return s.to_lowercase();
+        }
+        out.extend(c.to_lowercase());
+        at += c.len_utf8();
+    }
+    out
 }
 
 /// `upper(s)`.
@@ -62,10 +91,39 @@ pub fn trim(s: &str) -> &str {
 }
 
 /// `words(s)`: maximal runs of alphanumeric scalar values.
+///
+/// A byte scan: ASCII bytes are classified by a table, and only non-ASCII
+/// scalar values are decoded and asked `char::is_alphanumeric`.
 pub fn words(s: &str) -> Vec<&str> {
-    s.split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .collect()
+    let bytes = s.as_bytes();
+    let mut out = Vec::new();
+    // The start of the word being scanned, if inside one.
+    let mut start: Option<usize> = None;
+    let mut at = 0;
+    while at < bytes.len() {
+        let byte = bytes[at];
+        let (alphanumeric, width) = if byte.is_ascii() {
+            (byte.is_ascii_alphanumeric(), 1)
+        } else {
+            match s[at..].chars().next() {
+                Some(c) => (c.is_alphanumeric(), c.len_utf8()),
+                None => break,
+            }
+        };
+        match (alphanumeric, start) {
+            (true, None) => start = Some(at),
+            (false, Some(begin)) => {
+                out.push(&s[begin..at]);
+                start = None;
+            }
+            _ => {}
+        }
+        at += width;
+    }
+    if let Some(begin) = start {
+        out.push(&s[begin..]);
+    }
+    out
 }
 
 /// `split(s, sep)`.
@@ -199,6 +257,85 @@ mod tests {
     use super::*;
     use alloc::vec;
     use proptest::prelude::*;
+
+    /// Text mixing ASCII, accented and other letters, digits, marks,
+    /// sigmas and punctuation: the cases the fast paths of `lower` and
+    /// `words` treat differently.
+    fn mixed_text() -> impl Strategy<Value = String> {
+        let pieces = prop::sample::select(vec![
+            "a",
+            "Z",
+            "q",
+            "0",
+            "9",
+            " ",
+            ",",
+            "_",
+            "'",
+            "-",
+            "\n",
+            "\t",
+            "é",
+            "É",
+            "ß",
+            "ẞ",
+            "İ",
+            "Σ",
+            "σ",
+            "ς",
+            "ΑΣ",
+            "ΌΣΟΣ",
+            "Ⅻ",
+            "½",
+            "²",
+            "\u{301}",
+            "日本",
+            "ǅ",
+            "ﬁ",
+            "\u{10400}",
+            "🙂",
+            "\u{0}",
+        ]);
+        prop::collection::vec(pieces, 0..24).prop_map(|p| p.concat())
+    }
+
+    proptest! {
+        #[test]
+        fn lower_is_the_standard_full_case_mapping(text in mixed_text()) {
+            prop_assert_eq!(lower(&text), text.to_lowercase());
+        }
+
+        #[test]
+        fn lower_of_any_text_is_the_standard_one(text in any::<String>()) {
+            prop_assert_eq!(lower(&text), text.to_lowercase());
+        }
+
+        #[test]
+        fn words_are_the_standard_split_on_non_alphanumerics(text in mixed_text()) {
+            let expected: Vec<&str> = text
+                .split(|c: char| !c.is_alphanumeric())
+                .filter(|w| !w.is_empty())
+                .collect();
+            prop_assert_eq!(words(&text), expected);
+        }
+
+        #[test]
+        fn words_of_any_text_are_the_standard_split(text in any::<String>()) {
+            let expected: Vec<&str> = text
+                .split(|c: char| !c.is_alphanumeric())
+                .filter(|w| !w.is_empty())
+                .collect();
+            prop_assert_eq!(words(&text), expected);
+        }
+    }
+
+    #[test]
+    fn lower_keeps_the_final_sigma_rule() {
+        assert_eq!(lower("ΟΔΟΣ ΑΣ Σ"), "ΟΔΟΣ ΑΣ Σ".to_lowercase());
+        assert!(lower("ΟΔΟΣ").ends_with('ς'));
+        assert_eq!(lower("İx"), "i\u{307}x");
+        assert_eq!(lower("ABC déF"), "abc déf");
+    }
 
     #[test]
     fn lengths_count_scalar_values() {

@@ -21,7 +21,7 @@
 
 use crate::arena;
 use crate::decode::{self, Field, FieldType};
-use crate::encode::{decode_value, encode_value};
+use crate::encode::{decode_value, encode_value, encode_value_into};
 use crate::error::RuntimeError;
 use crate::exact_sum::ExactSum;
 use crate::numbers;
@@ -58,6 +58,9 @@ struct State {
     /// or 0. Generated exports set it on entry so that parameters can be
     /// read from any generated function (see `rt_ctx_set`).
     context: Cell<i32>,
+    /// The reused buffer `rt_partial_add_key` encodes keys into. It lives
+    /// in the arena like everything else, so `flow_reset` forgets it.
+    key_scratch: Cell<Vec<u8>>,
 }
 
 // SAFETY: wasm32-unknown-unknown modules run on one thread.
@@ -67,6 +70,7 @@ static STATE: State = State {
     error_record: RefCell::new(None),
     position: Cell::new(-1),
     context: Cell::new(0),
+    key_scratch: Cell::new(Vec::new()),
 };
 
 /// Writes the error record `(kind, message, span, position)` and traps.
@@ -216,6 +220,7 @@ pub extern "C" fn flow_reset() {
     if let Ok(mut cache) = REGEXES.0.try_borrow_mut() {
         drop(cache.take());
     }
+    core::mem::forget(STATE.key_scratch.take());
     STATE.position.set(-1);
     STATE.context.set(0);
     arena::reset();
@@ -902,7 +907,13 @@ pub extern "C" fn rt_partial_add_value(handle: i32, element: i32, span: i32) {
 /// `count_by(k)`.
 #[unsafe(no_mangle)]
 pub extern "C" fn rt_partial_add_key(handle: i32, key: i32, span: i32) {
-    check(partial(handle).add_key(value(key)), span)
+    // One buffer for every key's encoding: no allocation per element.
+    let mut scratch = STATE.key_scratch.take();
+    scratch.clear();
+    encode_value_into(&mut scratch, value(key));
+    let result = partial(handle).add_encoded_key(&scratch);
+    STATE.key_scratch.replace(scratch);
+    check(result, span)
 }
 
 /// `sum_by` (key, number), `top`, `bottom`, `sort(by:)` (key, element).
