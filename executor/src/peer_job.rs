@@ -1109,7 +1109,17 @@ impl PeerJob {
                     } else {
                         Vec::new()
                     };
-                    (self.pool.clone(), self.total_capacity(&idle))
+                    // While the pool could still be delegated, a slot takes
+                    // at most half of it, even alone: a peer that becomes
+                    // idle a moment later (a child just done with the
+                    // previous phase) then still finds work.
+                    let total = self.total_capacity(&idle);
+                    let total = if self.can_delegate() {
+                        total.max(2.0 * slot)
+                    } else {
+                        total
+                    };
+                    (self.pool.clone(), total)
                 } else {
                     (local_only, self.config.capacity)
                 };
@@ -1204,10 +1214,10 @@ mod tests {
     }
 
     #[test]
-    fn alone_the_origin_computes_everything_in_one_run() {
+    fn alone_and_unable_to_delegate_the_origin_computes_everything_in_one_run() {
         let mut j = job(
             Role::Origin,
-            policy(2, 1, 1, true),
+            policy(0, 1, 1, true),
             Work::from_sizes(&[1; 4]),
         );
         check(
@@ -1229,6 +1239,29 @@ mod tests {
         );
         assert_eq!(j.stats().stale_events, 1);
         assert!(j.is_done());
+    }
+
+    #[test]
+    fn alone_but_able_to_delegate_a_slot_takes_half_and_a_late_peer_gets_work() {
+        let mut j = job(
+            Role::Origin,
+            policy(1, 1, 1, false),
+            Work::from_sizes(&[1; 8]),
+        );
+        check(
+            &mut j,
+            vec![
+                // No peer yet: the one local slot takes half of the pool.
+                (0, Event::Start, vec![local(0, 0, 4)]),
+                // A peer as fast as this one turns up: it gets its share of
+                // what is left at once, instead of nothing.
+                (
+                    1,
+                    Event::PeersAvailable(vec![peer(7, 1.0)]),
+                    vec![delegate(1, 7, 4, 6), Command::ArmTimer { at: 101 }],
+                ),
+            ],
+        );
     }
 
     #[test]
@@ -1614,7 +1647,8 @@ mod tests {
                             task: TaskId(0),
                             peer: PeerId(7),
                         },
-                        local(1, 0, 2),
+                        // Half the pool: peer 7 may still be asked again.
+                        local(1, 0, 1),
                     ],
                 ),
             ],

@@ -453,9 +453,9 @@ mod tests {
     #[test]
     fn a_glob_with_backslashes_expands_like_one_with_slashes() {
         let dir = std::env::temp_dir().join(format!("flowc-glob-{}", std::process::id()));
-        std::fs::create_dir_all(dir.join("data").join("deep")).unwrap();
-        std::fs::write(dir.join("data").join("a.txt"), "a\n").unwrap();
-        std::fs::write(dir.join("data").join("deep").join("b.txt"), "b\n").unwrap();
+        fs::create_dir_all(dir.join("data").join("deep")).unwrap();
+        fs::write(dir.join("data").join("a.txt"), "a\n").unwrap();
+        fs::write(dir.join("data").join("deep").join("b.txt"), "b\n").unwrap();
         let paths = |glob: &str| -> Vec<String> {
             Glob::parse(glob)
                 .unwrap()
@@ -467,7 +467,7 @@ mod tests {
         };
         assert_eq!(paths("data\\**\\*.txt"), ["data/a.txt", "data/deep/b.txt"]);
         assert_eq!(paths("data\\**\\*.txt"), paths("data/**/*.txt"));
-        std::fs::remove_dir_all(&dir).unwrap();
+        fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -138,12 +138,24 @@ enum NodeCommand {
     ListenAddrs {
         reply: oneshot::Sender<Vec<Multiaddr>>,
     },
-    /// How many peers are connected, and how many of them have announced
-    /// their capacity.
+    /// What this node knows of other peers so far.
     KnownPeers {
-        reply: oneshot::Sender<(usize, usize)>,
+        reply: oneshot::Sender<PeerCounts>,
     },
     Shutdown,
+}
+
+/// What a node knows of other peers: the answer to
+/// [`NodeCommand::KnownPeers`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct PeerCounts {
+    /// Peers connected now.
+    connected: usize,
+    /// Of those, how many announced their capacity.
+    announced: usize,
+    /// Whether a Kademlia bootstrap of this node has finished and no dial
+    /// to a peer it found is still under way.
+    discovery_settled: bool,
 }
 
 /// The caller's side of a running node.
@@ -225,19 +237,18 @@ impl NodeHandle {
     }
 
     /// Waits until `count` peers announced their capacity, or `limit`
-    /// passed; then, for at most [`DISCOVERY_SETTLE`] more, until the peers
-    /// those told us about (Kademlia, identify) are connected and have
-    /// announced theirs too, so a job submitted through one peer of a
-    /// swarm starts with the whole swarm as candidates. Returns how many
-    /// peers announced their capacity.
+    /// passed; then, for at most [`DISCOVERY_SETTLE`] more, until discovery
+    /// has settled: a Kademlia bootstrap through the joined peers has
+    /// finished, every peer it found is connected, and all of them have
+    /// announced their capacity too. So a job submitted through one peer
+    /// of a swarm starts with the whole swarm as candidates, and a swarm of
+    /// one peer costs a single round trip more. Returns how many peers
+    /// announced their capacity.
     pub async fn wait_for_peers(&self, count: usize, limit: Duration) -> usize {
         let started = tokio::time::Instant::now();
         let deadline = started + limit;
-        // When the wanted peers were first known, and when the number of
-        // connected peers last changed.
+        // When the wanted peers were first known.
         let mut reached: Option<tokio::time::Instant> = None;
-        let mut last_change = started;
-        let mut last_connected = 0;
         loop {
             let (reply, answer) = oneshot::channel();
             if self
@@ -247,28 +258,21 @@ impl NodeHandle {
             {
                 return 0;
             }
-            let (connected, known) = answer.await.unwrap_or((0, 0));
+            let counts = answer.await.unwrap_or_default();
             let now = tokio::time::Instant::now();
-            if connected != last_connected {
-                last_connected = connected;
-                last_change = now;
-            }
-            if known >= count && reached.is_none() {
+            if counts.announced >= count && reached.is_none() {
                 reached = Some(now);
             }
             if now >= deadline {
-                return known;
+                return counts.announced;
             }
             if let Some(at) = reached {
-                // Quiet since both the last new connection and the
-                // joined peers' answers: discovery starts from those.
-                let quiet = now - last_change.max(at);
-                let settled = known >= connected && quiet >= DISCOVERY_QUIET;
+                let settled = counts.discovery_settled && counts.announced >= counts.connected;
                 if settled || now - at >= DISCOVERY_SETTLE {
-                    return known;
+                    return counts.announced;
                 }
             }
-            tokio::time::sleep(Duration::from_millis(50)).await;
+            tokio::time::sleep(Duration::from_millis(10)).await;
         }
     }
 
@@ -527,6 +531,12 @@ struct Node {
     internal_rx: mpsc::UnboundedReceiver<Internal>,
     clock: Instant,
     shutting_down: bool,
+    /// Kademlia bootstraps this node started and that have not finished.
+    bootstraps: HashSet<kad::QueryId>,
+    /// Whether one of them has finished.
+    bootstrapped: bool,
+    /// Peers found by discovery and being dialed.
+    dialing: HashSet<NetPeerId>,
 }
 
 /// How often the actor refreshes candidates, timers and heartbeats.
@@ -536,10 +546,6 @@ const HELLO_INTERVAL: Duration = Duration::from_millis(1000);
 /// How long [`NodeHandle::wait_for_peers`] keeps waiting, after the joined
 /// peers answered, for the peers they lead to.
 const DISCOVERY_SETTLE: Duration = Duration::from_secs(2);
-/// How long the number of connected peers must stay the same (with every
-/// one of them having announced its capacity) for discovery to count as
-/// settled.
-const DISCOVERY_QUIET: Duration = Duration::from_millis(600);
 /// The most peers a node keeps connections to on its own initiative.
 const MAX_DIALED_PEERS: usize = 64;
 
@@ -632,6 +638,9 @@ impl Node {
             internal_rx,
             clock: Instant::now(),
             shutting_down: false,
+            bootstraps: HashSet::new(),
+            bootstrapped: false,
+            dialing: HashSet::new(),
         })
     }
 
@@ -733,8 +742,14 @@ impl Node {
                 let _ = reply.send(addresses);
             }
             NodeCommand::KnownPeers { reply } => {
-                let known = self.peers.values().filter(|p| p.capacity.is_some()).count();
-                let _ = reply.send((self.peers.len(), known));
+                let announced = self.peers.values().filter(|p| p.capacity.is_some()).count();
+                let _ = reply.send(PeerCounts {
+                    connected: self.peers.len(),
+                    announced,
+                    discovery_settled: self.bootstrapped
+                        && self.bootstraps.is_empty()
+                        && self.dialing.is_empty(),
+                });
             }
             NodeCommand::Shutdown => {}
         }
@@ -1061,6 +1076,7 @@ impl Node {
                                 task: child.wire_task,
                             },
                         );
+                        self.assume_free_cores(child.peer, true);
                     }
                 }
                 Command::SendPartialUp { partial, .. } => {
@@ -1227,6 +1243,25 @@ impl Node {
             Request::Delegate(delegation),
             Pending::Delegate { job: key, task },
         );
+        // A child computes a piece on all its free cores: until it says
+        // otherwise, it has none left for this peer's other jobs.
+        self.assume_free_cores(target, false);
+    }
+
+    /// Updates what this peer believes of `peer`'s free cores between its
+    /// capacity announcements: none after it was given a piece, all after
+    /// it sent one back. Without this, the next phase of a job (which
+    /// starts the moment the last partial arrives) would see the child as
+    /// still busy and keep the whole phase here. A wrong guess costs only a
+    /// rejected delegation, which puts the piece back.
+    fn assume_free_cores(&mut self, peer: NetPeerId, free: bool) {
+        if let Some(capacity) = self
+            .peers
+            .get_mut(&peer)
+            .and_then(|info| info.capacity.as_mut())
+        {
+            capacity.free = if free { capacity.cores } else { 0 };
+        }
     }
 
     /// Removes a job: stops its workers, cancels children still running,
@@ -1510,6 +1545,7 @@ impl Node {
             }
             SwarmEvent::ConnectionEstablished { peer_id, .. } => {
                 debug!("connected to {peer_id}");
+                self.dialing.remove(&peer_id);
                 self.peers.entry(peer_id).or_default();
                 self.core_id(peer_id);
             }
@@ -1521,7 +1557,10 @@ impl Node {
             // A `--join` address that cannot be reached must say so: the
             // peer would otherwise wait forever for work that never comes.
             SwarmEvent::OutgoingConnectionError { peer_id, error, .. } => match peer_id {
-                Some(peer) => warn!("cannot connect to {peer}: {error}"),
+                Some(peer) => {
+                    self.dialing.remove(&peer);
+                    warn!("cannot connect to {peer}: {error}");
+                }
                 None => warn!("cannot connect: {error}"),
             },
             SwarmEvent::IncomingConnectionError {
@@ -1541,6 +1580,25 @@ impl Node {
                         .kad
                         .add_address(&peer_id, address);
                 }
+                // The first peer that identifies itself is where discovery
+                // starts: ask it (and whom it knows) for the rest of the
+                // swarm now, rather than after Kademlia's own throttle.
+                if !self.bootstrapped
+                    && self.bootstraps.is_empty()
+                    && let Ok(query) = self.swarm.behaviour_mut().kad.bootstrap()
+                {
+                    self.bootstraps.insert(query);
+                }
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Kad(kad::Event::OutboundQueryProgressed {
+                id,
+                result: kad::QueryResult::Bootstrap(_),
+                step,
+                ..
+            })) if step.last => {
+                if self.bootstraps.remove(&id) {
+                    self.bootstrapped = true;
+                }
             }
             SwarmEvent::Behaviour(BehaviourEvent::Kad(kad::Event::RoutingUpdated {
                 peer,
@@ -1552,11 +1610,14 @@ impl Node {
             {
                 // Discovery beyond the joined peers: connect to whoever the
                 // routing table learns of, up to a bound.
-                let _ = self.swarm.dial(
+                let dial = self.swarm.dial(
                     libp2p::swarm::dial_opts::DialOpts::peer_id(peer)
                         .addresses(addresses.into_vec())
                         .build(),
                 );
+                if dial.is_ok() {
+                    self.dialing.insert(peer);
+                }
             }
             SwarmEvent::Behaviour(BehaviourEvent::Mdns(mdns::Event::Discovered(found))) => {
                 for (peer, address) in found {
@@ -1722,6 +1783,7 @@ impl Node {
                     debug!("a partial from {peer} for piece {task}, which it does not hold");
                     return;
                 };
+                self.assume_free_cores(peer, true);
                 self.wire_tasks.remove(&task);
                 let Some(job) = self.jobs.get_mut(&key) else {
                     return;

@@ -61,11 +61,38 @@ pub fn hash_bytes(bytes: &[u8]) -> u64 {
     }
     let rest = chunks.remainder();
     if !rest.is_empty() {
-        let mut word = [0u8; 8];
-        word[..rest.len()].copy_from_slice(rest);
-        h = step(h, u64::from_le_bytes(word));
+        // Byte by byte: a copy of variable length would be a `memory.copy`
+        // call on wasm32, dearer than these few shifts.
+        let mut word = 0u64;
+        for (index, byte) in rest.iter().enumerate() {
+            word |= u64::from(*byte) << (8 * index);
+        }
+        h = step(h, word);
     }
     mix64(h)
+}
+
+/// Whether two byte strings are equal, eight bytes at a time: on wasm32
+/// `==` on slices calls a `memcmp` that compares byte by byte, and table
+/// keys (encoded words, numbers) are short.
+fn bytes_equal(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut left = a.chunks_exact(8);
+    let mut right = b.chunks_exact(8);
+    for (x, y) in (&mut left).zip(&mut right) {
+        let word = |bytes: &[u8]| {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(bytes);
+            u64::from_le_bytes(word)
+        };
+        if word(x) != word(y) {
+            return false;
+        }
+    }
+    let (x, y) = (left.remainder(), right.remainder());
+    (0..x.len()).all(|index| x[index] == y[index])
 }
 
 fn step(h: u64, word: u64) -> u64 {
@@ -119,7 +146,7 @@ impl<V> ByteTable<V> {
                 0 => return Err(slot),
                 index => {
                     let (entry_key, _, entry_hash) = &self.entries[index as usize - 1];
-                    if *entry_hash == hash && entry_key.as_slice() == key {
+                    if *entry_hash == hash && bytes_equal(entry_key, key) {
                         return Ok(index as usize - 1);
                     }
                 }
@@ -226,6 +253,17 @@ impl<V> ByteTable<V> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        #[test]
+        fn bytes_equal_is_slice_equality(
+            a in proptest::collection::vec(0u8..4, 0..40),
+            b in proptest::collection::vec(0u8..4, 0..40),
+        ) {
+            proptest::prop_assert_eq!(bytes_equal(&a, &b), a == b);
+            proptest::prop_assert!(bytes_equal(&a, &a));
+        }
+    }
 
     #[test]
     fn hashes_are_pinned() {
