@@ -1595,10 +1595,8 @@ impl Node {
                 result: kad::QueryResult::Bootstrap(_),
                 step,
                 ..
-            })) if step.last => {
-                if self.bootstraps.remove(&id) {
-                    self.bootstrapped = true;
-                }
+            })) if step.last && self.bootstraps.remove(&id) => {
+                self.bootstrapped = true;
             }
             SwarmEvent::Behaviour(BehaviourEvent::Kad(kad::Event::RoutingUpdated {
                 peer,
