@@ -47,6 +47,9 @@ pub trait ChunkWorker {
     fn process(&mut self, chunk: ChunkId) -> Result<Partial, String>;
     /// The merge of two partials of disjoint chunks.
     fn merge(&mut self, left: Partial, right: Partial) -> Result<Partial, String>;
+    /// A hint that `chunk` is processed next, so its bytes can be fetched
+    /// while the current one is computed. Doing nothing is correct.
+    fn prefetch(&mut self, _chunk: ChunkId) {}
 }
 
 /// Makes one [`ChunkWorker`] per worker thread, plus one for the actor's
@@ -414,9 +417,12 @@ fn compute_piece(
     events: &mpsc::UnboundedSender<WorkerEvent>,
 ) -> WorkerEvent {
     let mut held: Option<Partial> = None;
-    for &(chunk, units) in chunks {
+    for (position, &(chunk, units)) in chunks.iter().enumerate() {
         if cancel.load(Ordering::Relaxed) {
             return WorkerEvent::PieceCancelled { worker: index };
+        }
+        if let Some(&(next, _)) = chunks.get(position + 1) {
+            worker.prefetch(next);
         }
         let failed = |message: String| WorkerEvent::PieceFailed {
             worker: index,

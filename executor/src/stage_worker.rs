@@ -37,6 +37,11 @@ pub trait ChunkSource: Send + Sync {
 
     /// The input and place of a chunk, for error messages ("data/a.txt").
     fn describe(&self, chunk: ChunkId) -> String;
+
+    /// A hint that `chunk` will be read soon (by this worker, after the
+    /// chunk it reads now): a source whose reads are slow may start this
+    /// one early. Doing nothing is correct.
+    fn prefetch(&self, _chunk: ChunkId) {}
 }
 
 /// What went wrong in a stage, kept whole for the command line.
@@ -173,6 +178,10 @@ impl ChunkWorker for StageWorker {
                 ))
             }
         }
+    }
+
+    fn prefetch(&mut self, chunk: ChunkId) {
+        self.source.prefetch(chunk);
     }
 
     fn merge(&mut self, left: Partial, right: Partial) -> Result<Partial, String> {

@@ -26,8 +26,8 @@
 #![allow(clippy::result_large_err)]
 
 use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -479,25 +479,57 @@ impl Merge for JobMerge<'_> {
     }
 }
 
-/// Chunks read from a delegate's parent, through the actor.
+/// A chunk requested from the parent, not yet read by a worker.
+type ChunkAnswer = oneshot::Receiver<Result<ChunkBytes, String>>;
+
+/// Chunks read from a delegate's parent, through the actor. A worker's
+/// next chunk is requested while it computes the current one
+/// ([`ChunkSource::prefetch`]), so it rarely waits for the network.
 struct RemoteChunks {
     job: JobKey,
     internal: mpsc::UnboundedSender<Internal>,
+    /// Requests made ahead of their read, by chunk id (at most one per
+    /// worker thread).
+    ahead: Mutex<HashMap<u32, ChunkAnswer>>,
 }
 
-impl ChunkSource for RemoteChunks {
-    fn read(&self, chunk: ChunkId) -> Result<ChunkBytes, String> {
+impl RemoteChunks {
+    fn request(&self, chunk: u32) -> Result<ChunkAnswer, String> {
         let (reply, answer) = oneshot::channel();
         self.internal
             .send(Internal::FetchChunk {
                 job: self.job,
-                chunk: chunk.0,
+                chunk,
                 reply,
             })
             .map_err(|_| "the peer is shutting down".to_string())?;
+        Ok(answer)
+    }
+}
+
+impl ChunkSource for RemoteChunks {
+    fn read(&self, chunk: ChunkId) -> Result<ChunkBytes, String> {
+        let early = self
+            .ahead
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&chunk.0);
+        let answer = match early {
+            Some(answer) => answer,
+            None => self.request(chunk.0)?,
+        };
         answer
             .blocking_recv()
             .map_err(|_| "the parent peer is gone".to_string())?
+    }
+
+    fn prefetch(&self, chunk: ChunkId) {
+        let mut ahead = self.ahead.lock().unwrap_or_else(PoisonError::into_inner);
+        if !ahead.contains_key(&chunk.0)
+            && let Ok(answer) = self.request(chunk.0)
+        {
+            ahead.insert(chunk.0, answer);
+        }
     }
 
     fn describe(&self, chunk: ChunkId) -> String {
@@ -701,26 +733,37 @@ impl Node {
                 }
             }
         }
-        // Give the hand-back messages a moment to leave.
+        // Give the notices still under way (hand-backs, cancels, partials)
+        // up to 300 ms to be answered; with none, stop at once, so a short
+        // `flowc run --join` does not linger.
         let flush = tokio::time::sleep(Duration::from_millis(300));
         tokio::pin!(flush);
-        loop {
+        while self.pending.values().any(|p| matches!(p, Pending::Notice)) {
             tokio::select! {
                 _ = &mut flush => break,
-                event = self.swarm.select_next_some() => {
-                    if let SwarmEvent::Behaviour(BehaviourEvent::Jobs(
+                event = self.swarm.select_next_some() => match event {
+                    SwarmEvent::Behaviour(BehaviourEvent::Jobs(
                         request_response::Event::Message {
                             message: request_response::Message::Request { channel, .. },
                             ..
                         },
-                    )) = event
-                    {
+                    )) => {
                         let _ = self.swarm.behaviour_mut().jobs.send_response(
                             channel,
                             Response::Refused { reason: "the peer is shutting down".into() },
                         );
                     }
-                }
+                    SwarmEvent::Behaviour(BehaviourEvent::Jobs(
+                        request_response::Event::Message {
+                            message: request_response::Message::Response { request_id, .. },
+                            ..
+                        }
+                        | request_response::Event::OutboundFailure { request_id, .. },
+                    )) => {
+                        self.pending.remove(&request_id);
+                    }
+                    _ => {}
+                },
             }
         }
     }
@@ -951,6 +994,7 @@ impl Node {
         let source: Arc<dyn ChunkSource> = Arc::new(RemoteChunks {
             job: key,
             internal: self.internal_tx.clone(),
+            ahead: Mutex::new(HashMap::new()),
         });
         let job = JobState {
             core: PeerJob::new(config, work.clone()),
