@@ -67,7 +67,18 @@ pub fn lower(s: &str) -> String {
         out.push_str(&s[at..run]);
         out[begin..].make_ascii_lowercase();
         at = run;
+        if at == bytes.len() {
+            break;
+        }
         // One non-ASCII scalar value (`at` is always on a boundary).
+        if let Some(code) = latin1_at(bytes, at) {
+            match char::from_u32(latin1_lowercase(code)) {
+                Some(lowered) => out.push(lowered),
+                None => out.push_str(&s[at..at + 2]),
+            }
+            at += 2;
+            continue;
+        }
         let Some(c) = s[at..].chars().next() else {
             break;
         };
@@ -78,6 +89,58 @@ pub fn lower(s: &str) -> String {
         at += c.len_utf8();
     }
     out
+}
+
+/// The Latin-1 Supplement scalar value (U+0080 to U+00FF) whose two-byte
+/// UTF-8 encoding starts at byte `at`, if that is what is there: the
+/// common non-ASCII letters of Western European text, which `lower` and
+/// `words` then handle without Unicode's tables.
+#[inline(always)]
+fn latin1_at(bytes: &[u8], at: usize) -> Option<u32> {
+    match bytes.get(at..at + 2)? {
+        [lead @ (0xC2 | 0xC3), next] => {
+            Some((u32::from(*lead & 0x1F) << 6) | u32::from(*next & 0x3F))
+        }
+        _ => None,
+    }
+}
+
+/// `char::to_lowercase` of a Latin-1 Supplement scalar value, which is one
+/// scalar value: the capitals À to Þ (except ×) move up by 0x20, everything
+/// else is already lower case or uncased. A test checks all 128.
+#[inline(always)]
+fn latin1_lowercase(code: u32) -> u32 {
+    match code {
+        0xC0..=0xD6 | 0xD8..=0xDE => code + 0x20,
+        _ => code,
+    }
+}
+
+/// `char::is_alphanumeric` of a Latin-1 Supplement scalar value: ª, ², ³,
+/// µ, ¹, º, ¼ to ¾ and the letters À to ÿ except × and ÷. A test checks
+/// all 128.
+#[inline(always)]
+fn latin1_alphanumeric(code: u32) -> bool {
+    matches!(
+        code,
+        0xAA | 0xB2 | 0xB3 | 0xB5 | 0xB9 | 0xBA | 0xBC..=0xBE | 0xC0..=0xD6 | 0xD8..=0xF6 | 0xF8..=0xFF
+    )
+}
+
+/// Whether the scalar value at byte `at` of `s` (a boundary) is
+/// alphanumeric, and its width in bytes; `None` past the end.
+#[inline(always)]
+fn word_char_at(s: &str, at: usize) -> Option<(bool, usize)> {
+    let bytes = s.as_bytes();
+    let byte = *bytes.get(at)?;
+    if byte.is_ascii() {
+        return Some((byte.is_ascii_alphanumeric(), 1));
+    }
+    if let Some(code) = latin1_at(bytes, at) {
+        return Some((latin1_alphanumeric(code), 2));
+    }
+    let c = s[at..].chars().next()?;
+    Some((c.is_alphanumeric(), c.len_utf8()))
 }
 
 /// `upper(s)`.
@@ -92,38 +155,33 @@ pub fn trim(s: &str) -> &str {
 
 /// `words(s)`: maximal runs of alphanumeric scalar values.
 ///
-/// A byte scan: ASCII bytes are classified by a table, and only non-ASCII
-/// scalar values are decoded and asked `char::is_alphanumeric`.
+/// A byte scan: ASCII and Latin-1 scalar values are classified directly,
+/// only others are decoded and asked `char::is_alphanumeric`.
 pub fn words(s: &str) -> Vec<&str> {
-    let bytes = s.as_bytes();
     let mut out = Vec::new();
-    // The start of the word being scanned, if inside one.
-    let mut start: Option<usize> = None;
+    for_each_word(s, |word| out.push(word));
+    out
+}
+
+/// Calls `f` with each of [`words`] in order, without collecting them (so
+/// a caller can build its own list directly).
+pub fn for_each_word<'a>(s: &'a str, mut f: impl FnMut(&'a str)) {
     let mut at = 0;
-    while at < bytes.len() {
-        let byte = bytes[at];
-        let (alphanumeric, width) = if byte.is_ascii() {
-            (byte.is_ascii_alphanumeric(), 1)
-        } else {
-            match s[at..].chars().next() {
-                Some(c) => (c.is_alphanumeric(), c.len_utf8()),
-                None => break,
+    loop {
+        // Skip what separates words.
+        let begin = loop {
+            match word_char_at(s, at) {
+                None => return,
+                Some((true, _)) => break at,
+                Some((false, width)) => at += width,
             }
         };
-        match (alphanumeric, start) {
-            (true, None) => start = Some(at),
-            (false, Some(begin)) => {
-                out.push(&s[begin..at]);
-                start = None;
-            }
-            _ => {}
+        // Take the word.
+        while let Some((true, width)) = word_char_at(s, at) {
+            at += width;
         }
-        at += width;
+        f(&s[begin..at]);
     }
-    if let Some(begin) = start {
-        out.push(&s[begin..]);
-    }
-    out
 }
 
 /// `split(s, sep)`.
@@ -327,6 +385,29 @@ mod tests {
                 .collect();
             prop_assert_eq!(words(&text), expected);
         }
+    }
+
+    #[test]
+    fn the_latin1_shortcuts_agree_with_unicode_for_every_scalar_value() {
+        for code in 0x80u32..=0xFF {
+            let c = char::from_u32(code).unwrap();
+            let lowered: Vec<char> = c.to_lowercase().collect();
+            assert_eq!(
+                lowered,
+                [char::from_u32(latin1_lowercase(code)).unwrap()],
+                "lower of U+{code:04X}"
+            );
+            assert_eq!(
+                latin1_alphanumeric(code),
+                c.is_alphanumeric(),
+                "alphanumeric U+{code:04X}"
+            );
+            let mut buffer = [0u8; 4];
+            let encoded = c.encode_utf8(&mut buffer).as_bytes();
+            assert_eq!(latin1_at(encoded, 0), Some(code));
+        }
+        assert_eq!(latin1_at("é".as_bytes(), 1), None);
+        assert_eq!(latin1_at("ā".as_bytes(), 0), None);
     }
 
     #[test]

@@ -505,7 +505,10 @@ pub extern "C" fn rt_trim(s: i32) -> i32 {
 /// `words(s)`.
 #[unsafe(no_mangle)]
 pub extern "C" fn rt_words(s: i32) -> i32 {
-    str_list(text::words(as_str(s)))
+    // The list is built as the words are found: no list of slices first.
+    let mut list = Vec::new();
+    text::for_each_word(as_str(s), |word| list.push(Value::str(word)));
+    new_handle(Value::List(list))
 }
 
 /// `split(s, sep)`.
@@ -739,7 +742,12 @@ pub extern "C" fn rt_input_lines(ptr: i32, len: i32, span: i32, first: i64) -> i
     // SAFETY: the host wrote the chunk at `(ptr, len)`.
     let chunk = unsafe { bytes(ptr, len) };
     match decode::lines(chunk) {
-        Ok(lines) => str_list(lines.into_iter().map(|line| line.text).collect()),
+        Ok(lines) => new_handle(Value::List(
+            lines
+                .into_iter()
+                .map(|line| Value::str(line.text))
+                .collect(),
+        )),
         Err(error) => fail_input(error, span, first),
     }
 }
