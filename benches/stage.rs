@@ -5,11 +5,12 @@
 //! |> count_by(w => w)`, fused into one `process` export) is compiled by the
 //! real compiler and run by the real wasmtime host over a generated corpus
 //! cut into 4 MiB chunks at line boundaries, the job's own split: `process`
-//! per chunk, `merge` of the partials in order, `finish`. The baseline does
-//! the same work in plain Rust on the same chunk bytes (check UTF-8,
-//! lower-case each line,
-//! maximal runs of alphanumeric characters, a hash table per chunk, merged
-//! tables). Both results are compared word by word before any figure is
+//! per chunk, `merge` of the partials in order, `finish`. The baseline,
+//! `native_wordcount::count_words` (the code of `bench/wordcount.sh`'s
+//! native program), does the same work in plain Rust on the same chunk
+//! bytes: check UTF-8, lower-case each line, take maximal runs of
+//! alphanumeric characters, count them in a hash table per chunk, merge
+//! the tables. Both results are compared word by word before any figure is
 //! printed, so a broken stage cannot look fast.
 //!
 //! Run with `cargo bench -p flowc --bench stage [-- MIB [RUNS]]` (defaults:
@@ -78,16 +79,20 @@ fn main() {
         wasm_result = counts_of(&finished);
 
         let started = Instant::now();
-        let mut total: HashMap<String, i64> = HashMap::new();
+        let mut total: HashMap<String, u64> = HashMap::new();
         for chunk in &chunks {
             // The stage gets bytes and checks they are UTF-8; so does this.
             let text = std::str::from_utf8(chunk.as_bytes()).expect("the corpus is UTF-8");
-            let counts = native_count(text);
+            let mut counts = HashMap::new();
+            native_wordcount::count_words(text, &mut counts);
             for (word, n) in counts {
                 *total.entry(word).or_insert(0) += n;
             }
         }
-        let mut list: Vec<(String, i64)> = total.into_iter().collect();
+        let mut list: Vec<(String, i64)> = total
+            .into_iter()
+            .map(|(word, n)| (word, n as i64))
+            .collect();
         list.sort();
         native_times.push(started.elapsed());
         native_result = list;
@@ -156,27 +161,6 @@ fn counts_of(encoded: &[u8]) -> Vec<(String, i64)> {
         .collect();
     out.sort();
     out
-}
-
-/// The baseline: Flow's `line |> lower |> words` then `count_by(w => w)`,
-/// by hand.
-fn native_count(text: &str) -> HashMap<String, i64> {
-    let mut counts: HashMap<String, i64> = HashMap::new();
-    for line in text.lines() {
-        let lowered = line.to_lowercase();
-        for word in lowered
-            .split(|c: char| !c.is_alphanumeric())
-            .filter(|w| !w.is_empty())
-        {
-            match counts.get_mut(word) {
-                Some(n) => *n += 1,
-                None => {
-                    counts.insert(word.to_string(), 1);
-                }
-            }
-        }
-    }
-    counts
 }
 
 /// Cuts `text` into pieces of about `size` bytes that end at line ends.

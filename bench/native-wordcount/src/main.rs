@@ -11,41 +11,7 @@
 use std::collections::HashMap;
 use std::process::ExitCode;
 
-fn count_words(text: &str, counts: &mut HashMap<String, u64>) -> u64 {
-    let mut total = 0;
-    for line in text.lines() {
-        let lowered = line.to_lowercase();
-        for word in lowered
-            .split(|c: char| !c.is_alphanumeric())
-            .filter(|w| !w.is_empty())
-        {
-            total += 1;
-            match counts.get_mut(word) {
-                Some(n) => *n += 1,
-                None => {
-                    counts.insert(word.to_string(), 1);
-                }
-            }
-        }
-    }
-    total
-}
-
-/// Cuts `text` into about `parts` pieces that end at line boundaries.
-fn pieces(text: &str, parts: usize) -> Vec<&str> {
-    let mut out = Vec::with_capacity(parts);
-    let mut start = 0;
-    let target = text.len().div_ceil(parts.max(1));
-    while start < text.len() {
-        let mut end = (start + target).min(text.len());
-        while end < text.len() && text.as_bytes()[end - 1] != b'\n' {
-            end += 1;
-        }
-        out.push(&text[start..end]);
-        start = end;
-    }
-    out
-}
+use native_wordcount::{count_words, pieces};
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().collect();
