@@ -136,6 +136,69 @@ fn a_job_grows_a_tree_two_levels_deep_and_matches_the_local_run() {
     );
 }
 
+#[test]
+fn a_job_submitted_through_a_running_peer_is_computed_by_it() {
+    let job = JobDir::new("via", WORDCOUNT);
+    job.write("data/a.txt", &corpus(3000, 5));
+    let args = ["job.flow", "--quiet", "--format", "json", "--split", "4KiB"];
+    let expected = local_run(&job.path, &args);
+    let swarm = TestSwarm::start(1, 1);
+    let output = Command::new(FLOWC)
+        .arg("run")
+        .args(args)
+        .args(["--via", swarm.bootstrap()])
+        .current_dir(&job.path)
+        .env("NO_COLOR", "1")
+        .env("RUST_LOG", "flow_executor=info")
+        .output()
+        .expect("run flowc");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}\n{}", swarm.logs());
+    assert_eq!(String::from_utf8_lossy(&output.stdout), expected);
+    // The submitting process computed nothing: in every phase, the chunks
+    // it delegated add up to at least all of the phase's chunks.
+    let chunks_of = |line: &str| -> u64 {
+        let at = line.rfind("chunks=").expect("a chunk count") + "chunks=".len();
+        line[at..]
+            .split(|c: char| !c.is_ascii_digit())
+            .next()
+            .and_then(|n| n.parse().ok())
+            .expect("a number")
+    };
+    let mut phases = 0;
+    let mut phase_chunks = 0;
+    let mut delegated = 0;
+    for line in stderr.lines() {
+        if line.contains("starting a phase as its origin") {
+            if phases > 0 {
+                assert!(delegated >= phase_chunks, "computed here:\n{stderr}");
+            }
+            phases += 1;
+            phase_chunks = chunks_of(line);
+            delegated = 0;
+        } else if line.contains("delegating piece") {
+            delegated += chunks_of(line);
+        }
+    }
+    assert!(phases >= 3, "one line per phase:\n{stderr}");
+    assert!(delegated >= phase_chunks, "computed here:\n{stderr}");
+    let logs = swarm.logs();
+    assert!(
+        logs.contains("partial up"),
+        "the peer computed nothing:\n{logs}"
+    );
+    // `--via` is `--join ADDR --workers 0`: combining it with either is a
+    // usage error.
+    let output = Command::new(FLOWC)
+        .arg("run")
+        .args(args)
+        .args(["--via", swarm.bootstrap(), "--workers", "2"])
+        .current_dir(&job.path)
+        .output()
+        .expect("run flowc");
+    assert_eq!(output.status.code(), Some(2));
+}
+
 /// A job long enough to kill peers in the middle of.
 const SLOW_SUM: &str = "\
 input ids = range(0, 400000)

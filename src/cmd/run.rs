@@ -25,7 +25,8 @@ EXAMPLES:
   flowc run job.flow --param top_n=5 --format json
   flowc run job.flow --workers 1 --split 64KiB   One thread, small chunks
   flowc run job.flow --quiet --format csv > out.csv
-  flowc run job.flow --join /ip4/10.0.0.5/tcp/7000/p2p/12D3Koo…   Across a swarm";
+  flowc run job.flow --join /ip4/10.0.0.5/tcp/7000/p2p/12D3Koo…   Across a swarm
+  flowc run job.flow --via /ip4/127.0.0.1/tcp/7000   Through your own running peer";
 
 /// Run a job on this machine and print its outputs.
 #[derive(Debug, Args)]
@@ -62,6 +63,13 @@ pub struct RunArgs {
     /// This machine computes its share and delegates the rest.
     #[arg(long, value_name = "ADDR")]
     join: Vec<libp2p::Multiaddr>,
+
+    /// Submit through the running `flowc peer` at this multiaddr (usually
+    /// your own): join it and compute nothing here, so its cores take this
+    /// machine's share and it delegates on as the policy says. Short for
+    /// `--join ADDR --workers 0`.
+    #[arg(long, value_name = "ADDR", conflicts_with_all = ["join", "workers"])]
+    via: Option<libp2p::Multiaddr>,
 
     /// With --join: also listen on this multiaddr (repeatable).
     #[arg(long, value_name = "ADDR", requires = "join")]
@@ -139,9 +147,16 @@ pub fn run(args: &RunArgs, terminal: &Terminal) -> Exit {
             return Exit::Errors;
         }
     };
+    // `--via ADDR` is `--join ADDR --workers 0`.
+    let join: Vec<libp2p::Multiaddr> = args.via.iter().chain(&args.join).cloned().collect();
+    let workers = if args.via.is_some() {
+        Some(0)
+    } else {
+        args.workers
+    };
     // `--workers 0` submits to the swarm without computing here; with no
     // swarm nothing would compute the job.
-    if args.workers == Some(0) && args.join.is_empty() {
+    if workers == Some(0) && join.is_empty() {
         eprintln!(
             "{}",
             message(
@@ -153,13 +168,12 @@ pub fn run(args: &RunArgs, terminal: &Terminal) -> Exit {
         return Exit::Errors;
     }
     let options = RunOptions {
-        workers: args
-            .workers
+        workers: workers
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get() as u32)),
         split: args.split,
         quiet: args.quiet,
-        swarm: (!args.join.is_empty()).then(|| run::SwarmOptions {
-            join: args.join.clone(),
+        swarm: (!join.is_empty()).then(|| run::SwarmOptions {
+            join,
             listen: args.listen.clone(),
             identity: args.identity.clone(),
         }),
