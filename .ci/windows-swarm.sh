@@ -85,7 +85,7 @@ for _ in $(seq 300); do [[ -s $work/windows.addr ]] && break; sleep 0.1; done
 cat "$work/windows.addr"
 sleep 3
 cat >"$work/job.flow" <<'FLOW'
-input ids = range(0, 3000000)
+input ids = range(0, 5000000)
 
 fn steps(n: int, taken: int) -> int =
   if n <= 1 then taken else if n % 2 == 0 then steps(n / 2, taken + 1) else steps(3 * n + 1, taken + 1)
