@@ -35,7 +35,7 @@ fn main() {
     let runs = numbers.get(1).copied().unwrap_or(5).max(1);
 
     let text = corpus(mib << 20);
-    let chunks = pieces(&text, CHUNK);
+    let chunks = native_wordcount::pieces_of_size(&text, CHUNK);
     let job = compile_wordcount();
     let stage = job
         .plan
@@ -160,21 +160,6 @@ fn counts_of(encoded: &[u8]) -> Vec<(String, i64)> {
         })
         .collect();
     out.sort();
-    out
-}
-
-/// Cuts `text` into pieces of about `size` bytes that end at line ends.
-fn pieces(text: &str, size: usize) -> Vec<&str> {
-    let mut out = Vec::new();
-    let mut start = 0;
-    while start < text.len() {
-        let mut end = (start + size).min(text.len());
-        while end < text.len() && text.as_bytes()[end - 1] != b'\n' {
-            end += 1;
-        }
-        out.push(&text[start..end]);
-        start = end;
-    }
     out
 }
 

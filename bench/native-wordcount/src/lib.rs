@@ -30,11 +30,17 @@ pub fn count_words(text: &str, counts: &mut HashMap<String, u64>) -> u64 {
 
 /// Cuts `text` into about `parts` pieces that end at line boundaries.
 pub fn pieces(text: &str, parts: usize) -> Vec<&str> {
-    let mut out = Vec::with_capacity(parts);
+    pieces_of_size(text, text.len().div_ceil(parts.max(1)))
+}
+
+/// Cuts `text` into pieces of about `size` bytes that end at line
+/// boundaries (each piece runs on to the end of the line it stops in).
+pub fn pieces_of_size(text: &str, size: usize) -> Vec<&str> {
+    let size = size.max(1);
+    let mut out = Vec::with_capacity(text.len() / size + 1);
     let mut start = 0;
-    let target = text.len().div_ceil(parts.max(1));
     while start < text.len() {
-        let mut end = (start + target).min(text.len());
+        let mut end = (start + size).min(text.len());
         while end < text.len() && text.as_bytes()[end - 1] != b'\n' {
             end += 1;
         }
