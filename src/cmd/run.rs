@@ -120,6 +120,27 @@ fn parse_size(text: &str) -> Result<u64, String> {
 }
 
 pub fn run(args: &RunArgs, terminal: &Terminal) -> Exit {
+    // `--via ADDR` is `--join ADDR --workers 0`.
+    let join: Vec<libp2p::Multiaddr> = args.via.iter().chain(&args.join).cloned().collect();
+    let workers = if args.via.is_some() {
+        Some(0)
+    } else {
+        args.workers
+    };
+    // `--workers 0` submits to the swarm without computing here; with no
+    // swarm nothing would compute the job. A usage error, so it is found
+    // before the job is analysed and compiled.
+    if workers == Some(0) && join.is_empty() {
+        eprintln!(
+            "{}",
+            message(
+                "E0607",
+                "`--workers 0` needs `--join`: with no swarm, nothing would compute the job",
+                terminal
+            )
+        );
+        return Exit::Errors;
+    }
     let (analysis, root) = match analyze_job(&args.file, terminal) {
         Ok(job) => job,
         Err(exit) => return exit,
@@ -147,26 +168,6 @@ pub fn run(args: &RunArgs, terminal: &Terminal) -> Exit {
             return Exit::Errors;
         }
     };
-    // `--via ADDR` is `--join ADDR --workers 0`.
-    let join: Vec<libp2p::Multiaddr> = args.via.iter().chain(&args.join).cloned().collect();
-    let workers = if args.via.is_some() {
-        Some(0)
-    } else {
-        args.workers
-    };
-    // `--workers 0` submits to the swarm without computing here; with no
-    // swarm nothing would compute the job.
-    if workers == Some(0) && join.is_empty() {
-        eprintln!(
-            "{}",
-            message(
-                "E0607",
-                "`--workers 0` needs `--join`: with no swarm, nothing would compute the job",
-                terminal
-            )
-        );
-        return Exit::Errors;
-    }
     let options = RunOptions {
         workers: workers
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get() as u32)),

@@ -372,7 +372,7 @@ impl libp2p::request_response::Codec for Codec {
 mod raw_bytes {
     use std::fmt;
 
-    use serde::de::{self, Deserializer, SeqAccess, Visitor};
+    use serde::de::{self, Deserializer, Visitor};
     use serde::ser::Serializer;
 
     pub fn serialize<S: Serializer>(bytes: &[u8], serializer: S) -> Result<S::Ok, S::Error> {
@@ -397,15 +397,6 @@ mod raw_bytes {
         }
 
         fn visit_byte_buf<E: de::Error>(self, bytes: Vec<u8>) -> Result<Vec<u8>, E> {
-            Ok(bytes)
-        }
-
-        // Formats without a bytes type hand over a sequence of numbers.
-        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<u8>, A::Error> {
-            let mut bytes = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1 << 20));
-            while let Some(byte) = seq.next_element()? {
-                bytes.push(byte);
-            }
             Ok(bytes)
         }
     }
