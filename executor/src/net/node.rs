@@ -563,10 +563,8 @@ struct Node {
     internal_rx: mpsc::UnboundedReceiver<Internal>,
     clock: Instant,
     shutting_down: bool,
-    /// Kademlia bootstraps this node started and that have not finished.
-    bootstraps: HashSet<kad::QueryId>,
-    /// Whether one of them has finished.
-    bootstrapped: bool,
+    /// Where this node's own discovery of the swarm stands.
+    bootstrap: Bootstrap,
     /// Peers found by discovery and being dialed.
     dialing: HashSet<NetPeerId>,
 }
@@ -575,6 +573,15 @@ struct Node {
 const TICK: Duration = Duration::from_millis(100);
 /// How often capacity is announced to every peer.
 const HELLO_INTERVAL: Duration = Duration::from_millis(1000);
+/// The node's own Kademlia bootstrap, started when the first peer
+/// identifies itself (Kademlia's periodic bootstraps are not tracked).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Bootstrap {
+    NotStarted,
+    Running(kad::QueryId),
+    Done,
+}
+
 /// How long [`NodeHandle::wait_for_peers`] keeps waiting, after the joined
 /// peers answered, for the peers they lead to.
 const DISCOVERY_SETTLE: Duration = Duration::from_secs(2);
@@ -670,8 +677,7 @@ impl Node {
             internal_rx,
             clock: Instant::now(),
             shutting_down: false,
-            bootstraps: HashSet::new(),
-            bootstrapped: false,
+            bootstrap: Bootstrap::NotStarted,
             dialing: HashSet::new(),
         })
     }
@@ -789,9 +795,7 @@ impl Node {
                 let _ = reply.send(PeerCounts {
                     connected: self.peers.len(),
                     announced,
-                    discovery_settled: self.bootstrapped
-                        && self.bootstraps.is_empty()
-                        && self.dialing.is_empty(),
+                    discovery_settled: self.bootstrap == Bootstrap::Done && self.dialing.is_empty(),
                 });
             }
             NodeCommand::Shutdown => {}
@@ -1627,11 +1631,10 @@ impl Node {
                 // The first peer that identifies itself is where discovery
                 // starts: ask it (and whom it knows) for the rest of the
                 // swarm now, rather than after Kademlia's own throttle.
-                if !self.bootstrapped
-                    && self.bootstraps.is_empty()
+                if self.bootstrap == Bootstrap::NotStarted
                     && let Ok(query) = self.swarm.behaviour_mut().kad.bootstrap()
                 {
-                    self.bootstraps.insert(query);
+                    self.bootstrap = Bootstrap::Running(query);
                 }
             }
             SwarmEvent::Behaviour(BehaviourEvent::Kad(kad::Event::OutboundQueryProgressed {
@@ -1639,8 +1642,8 @@ impl Node {
                 result: kad::QueryResult::Bootstrap(_),
                 step,
                 ..
-            })) if step.last && self.bootstraps.remove(&id) => {
-                self.bootstrapped = true;
+            })) if step.last && self.bootstrap == Bootstrap::Running(id) => {
+                self.bootstrap = Bootstrap::Done;
             }
             SwarmEvent::Behaviour(BehaviourEvent::Kad(kad::Event::RoutingUpdated {
                 peer,
