@@ -180,7 +180,8 @@ fn a_job_submitted_through_a_running_peer_is_computed_by_it() {
             delegated += chunks_of(line);
         }
     }
-    assert!(phases >= 3, "one line per phase:\n{stderr}");
+    // The three stages read the corpus in one group pass: one phase run.
+    assert!(phases >= 1, "one line per phase:\n{stderr}");
     assert!(delegated >= phase_chunks, "computed here:\n{stderr}");
     let logs = swarm.logs();
     assert!(

@@ -469,6 +469,165 @@ pub fn walk(expr: &Expr, visit: &mut impl FnMut(&Expr)) {
     }
 }
 
+/// Whether two lambdas compute the same thing: equal up to the numbering of
+/// their locals, spans included (so a failure names the same source either
+/// way). A group pass runs a step that several of its stages share once.
+pub fn same_lambda(a: &Lambda, b: &Lambda) -> bool {
+    if a.params.len() != b.params.len() {
+        return false;
+    }
+    let mut pairs: Vec<(LocalId, LocalId)> = a
+        .params
+        .iter()
+        .copied()
+        .zip(b.params.iter().copied())
+        .collect();
+    same_expr(&a.body, &b.body, &mut pairs)
+}
+
+/// [`same_lambda`] for expressions; `pairs` holds the locals bound so far on
+/// each side, in correspondence. IR locals are unique within a body, so
+/// there is no shadowing to undo.
+fn same_expr(a: &Expr, b: &Expr, pairs: &mut Vec<(LocalId, LocalId)>) -> bool {
+    fn all(a: &[Expr], b: &[Expr], pairs: &mut Vec<(LocalId, LocalId)>) -> bool {
+        a.len() == b.len() && a.iter().zip(b).all(|(x, y)| same_expr(x, y, pairs))
+    }
+    use ExprKind as K;
+    if a.ty != b.ty {
+        return false;
+    }
+    match (&a.kind, &b.kind) {
+        (K::Int(x), K::Int(y)) => x == y,
+        (K::Float(x), K::Float(y)) => x.to_bits() == y.to_bits(),
+        (K::Bool(x), K::Bool(y)) => x == y,
+        (K::Str(x), K::Str(y)) => x == y,
+        // A local is the same when both sides bound it at the same place; a
+        // local bound outside the lambdas is never taken for the same.
+        (K::Local(x), K::Local(y)) => {
+            pairs.iter().any(|pair| pair == &(*x, *y))
+                && !pairs.iter().any(|(p, q)| (p == x) != (q == y))
+        }
+        (K::Param(x), K::Param(y))
+        | (K::StageResult(x), K::StageResult(y))
+        | (K::Value(x), K::Value(y)) => x == y,
+        (
+            K::Let {
+                local: x,
+                value: xv,
+                body: xb,
+            },
+            K::Let {
+                local: y,
+                value: yv,
+                body: yb,
+            },
+        ) => {
+            if !same_expr(xv, yv, pairs) {
+                return false;
+            }
+            pairs.push((*x, *y));
+            same_expr(xb, yb, pairs)
+        }
+        (
+            K::If {
+                cond: xc,
+                then_branch: xt,
+                else_branch: xe,
+            },
+            K::If {
+                cond: yc,
+                then_branch: yt,
+                else_branch: ye,
+            },
+        ) => same_expr(xc, yc, pairs) && same_expr(xt, yt, pairs) && same_expr(xe, ye, pairs),
+        (
+            K::Unary {
+                op: xo,
+                operand: x,
+                span: xs,
+            },
+            K::Unary {
+                op: yo,
+                operand: y,
+                span: ys,
+            },
+        ) => xo == yo && xs == ys && same_expr(x, y, pairs),
+        (
+            K::Binary {
+                op: xo,
+                lhs: xl,
+                rhs: xr,
+                span: xs,
+            },
+            K::Binary {
+                op: yo,
+                lhs: yl,
+                rhs: yr,
+                span: ys,
+            },
+        ) => xo == yo && xs == ys && same_expr(xl, yl, pairs) && same_expr(xr, yr, pairs),
+        (K::Tuple(x), K::Tuple(y)) | (K::List(x), K::List(y)) | (K::Record(x), K::Record(y)) => {
+            all(x, y, pairs)
+        }
+        (K::Field { base: x, index: xi }, K::Field { base: y, index: yi }) => {
+            xi == yi && same_expr(x, y, pairs)
+        }
+        (
+            K::Call {
+                function: xf,
+                args: x,
+            },
+            K::Call {
+                function: yf,
+                args: y,
+            },
+        ) => xf == yf && all(x, y, pairs),
+        (K::TailCall { args: x }, K::TailCall { args: y }) => all(x, y, pairs),
+        (
+            K::ExternCall {
+                function: xf,
+                args: x,
+                span: xs,
+            },
+            K::ExternCall {
+                function: yf,
+                args: y,
+                span: ys,
+            },
+        ) => xf == yf && xs == ys && all(x, y, pairs),
+        (
+            K::Builtin {
+                op: xo,
+                args: x,
+                span: xs,
+            },
+            K::Builtin {
+                op: yo,
+                args: y,
+                span: ys,
+            },
+        ) => xo == yo && xs == ys && all(x, y, pairs),
+        (K::ListOp(x), K::ListOp(y)) => {
+            if x.op != y.op
+                || x.span != y.span
+                || x.lambdas.len() != y.lambdas.len()
+                || !same_expr(&x.list, &y.list, pairs)
+                || !all(&x.args, &y.args, pairs)
+            {
+                return false;
+            }
+            x.lambdas.iter().zip(&y.lambdas).all(|(xl, yl)| {
+                if xl.params.len() != yl.params.len() {
+                    return false;
+                }
+                pairs.extend(xl.params.iter().copied().zip(yl.params.iter().copied()));
+                same_expr(&xl.body, &yl.body, pairs)
+            })
+        }
+        _ => false,
+    }
+}
+
 /// A compact text form of the IR, one item per line, for snapshots and
 /// debugging: locals print as `%n`, params as `$n`, stage results as
 /// `stage#k`, plan values as `value#v`, spans as `@s`.

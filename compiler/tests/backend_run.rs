@@ -215,6 +215,21 @@ fn run(package: &JobPackage, data: &[Chunks], params: &[(&str, Value)]) -> Vec<(
                 stage.index
             );
             stage_results[stage.index as usize] = Some(left);
+            // A group pass runs after its members (it comes after every
+            // stage): its value must be theirs, computed in one pass.
+            if !stage.members.is_empty() {
+                let members: Vec<Value> = stage
+                    .members
+                    .iter()
+                    .map(|m| stage_results[*m as usize].clone().expect("members ran"))
+                    .collect();
+                assert_eq!(
+                    stage_results[stage.index as usize],
+                    Some(Value::Tuple(members)),
+                    "group pass {} agrees with its stages",
+                    stage.index
+                );
+            }
         }
     }
     compute_values(&stage_results, &mut values);
@@ -244,7 +259,14 @@ fn wordcount_example_runs_end_to_end() {
     ))
     .expect("the example exists");
     let package = compile(&source);
-    assert_eq!(package.plan.stages.len(), 2, "{:#?}", package.plan.stages);
+    // Two stages over the corpus, and the group pass computing both in one
+    // read of it.
+    assert_eq!(package.plan.stages.len(), 3, "{:#?}", package.plan.stages);
+    assert_eq!(package.plan.stages[2].members, vec![0, 1]);
+    assert_eq!(
+        package.plan.passes(0).map(|s| s.index).collect::<Vec<_>>(),
+        vec![2]
+    );
     // Counts chosen without ties: the.5 cat.4 sat.3 on.2 mat.1.
     let chunks = vec![
         "The cat sat\non the mat\n",

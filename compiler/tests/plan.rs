@@ -15,10 +15,12 @@ fn example(name: &str) -> Lowered {
     lower(&analysis, root).expect("the job lowers")
 }
 
-/// `(aggregation, phase, names of the values it reads)` per stage.
+/// `(aggregation, phase, names of the values it reads)` per stage (group
+/// passes left out).
 fn stages(plan: &JobPlan) -> Vec<(String, u32, Vec<String>)> {
     plan.stages
         .iter()
+        .filter(|s| s.members.is_empty())
         .map(|s| {
             let uses = s
                 .uses
@@ -54,6 +56,21 @@ fn outliers_runs_in_three_phases() {
     );
     assert_eq!(plan.phase_count(), 3);
     assert_eq!(plan.graph.phase_count(), 3);
+    // `sort` and `count` read the same input in the same phase: one group
+    // pass computes both, reading the values either uses.
+    let passes = |phase| plan.passes(phase).map(|s| s.index).collect::<Vec<_>>();
+    assert_eq!(
+        (passes(0), passes(1), passes(2)),
+        (vec![0], vec![1], vec![4])
+    );
+    let group = &plan.stages[4];
+    assert_eq!(group.members, vec![2, 3]);
+    assert_eq!(group.aggregation, "sort + count");
+    assert_eq!(
+        (plan.stages[2].grouped_into, plan.stages[3].grouped_into),
+        (Some(4), Some(4))
+    );
+    assert_eq!(group.uses, plan.stages[2].uses);
     // Values are ready after the phase of their latest stage.
     assert_eq!(value_phase(plan, "mu"), 1);
     assert_eq!(value_phase(plan, "sigma"), 2);
@@ -106,8 +123,10 @@ fn wordcount_fuses_each_chain_with_its_aggregation() {
             .iter()
             .map(|s| s.aggregation.as_str())
             .collect::<Vec<_>>(),
-        ["count", "count_by"]
+        ["count", "count_by", "count + count_by"]
     );
+    // Both read the corpus in phase 0: one pass reads it once for both.
+    assert_eq!(plan.passes(0).map(|s| s.index).collect::<Vec<_>>(), vec![2]);
     // `top` works on the finished `count_by` list, in the output's value.
     let top = plan.values.iter().find(|v| v.name == "top_words").unwrap();
     assert_eq!(top.stages, vec![1]);

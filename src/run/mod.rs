@@ -181,7 +181,7 @@ pub fn run(
             &stage_results,
             &mut values,
         )?;
-        for stage in plan.stages.iter().filter(|s| s.phase == phase) {
+        for stage in plan.passes(phase) {
             let chunks = input_chunks
                 .get(stage.input as usize)
                 .cloned()
@@ -207,7 +207,23 @@ pub fn run(
                 shutdown,
             );
             progress.finish_phase();
-            stage_results[stage.index as usize] = Some(result?);
+            // A group pass finishes into the tuple of its members' values.
+            let results = plan
+                .pass_results(stage, result?, |value| match value {
+                    Value::Tuple(members) => Some(members),
+                    _ => None,
+                })
+                .ok_or_else(|| {
+                    RunFailure::simple(
+                        "internal",
+                        "a group pass finished into no tuple of its members",
+                    )
+                })?;
+            for (index, value) in results {
+                if let Some(slot) = stage_results.get_mut(index as usize) {
+                    *slot = Some(value);
+                }
+            }
         }
     }
     compute_values(

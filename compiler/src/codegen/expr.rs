@@ -105,6 +105,14 @@ const RUNTIME: &[(&str, &[ValType], &[ValType])] = &[
         &[],
     ),
     ("rt_partial_encode", &[I32], &[I64]),
+    ("rt_partial_group_new", &[], &[I32]),
+    ("rt_partial_group_push", &[I32, I32], &[]),
+    (
+        "rt_partial_merge_group",
+        &[I32, I32, I32, I32, I32, I32],
+        &[I64],
+    ),
+    ("rt_partial_finish_group", &[I32, I32, I32, I32], &[I64]),
     ("rt_partial_value", &[I32, I32], &[I32]),
 ];
 
@@ -180,8 +188,12 @@ pub struct Emitter<'s, 'j> {
     param_count: u32,
     /// Types of the locals after the parameters.
     locals: Vec<ValType>,
-    /// The wasm local of each IR local.
-    ir_locals: HashMap<LocalId, u32>,
+    /// The wasm local of each IR local, by namespace: a group pass emits
+    /// several stages' chains into one function, and each stage numbers
+    /// its locals from 0.
+    ir_locals: HashMap<(u32, LocalId), u32>,
+    /// The namespace IR locals are looked up in now.
+    namespace: u32,
     /// String constants and the locals holding them.
     strings: Vec<(String, u32)>,
     /// Nesting of blocks, loops and ifs, for branch depths.
@@ -205,6 +217,7 @@ impl<'s, 'j> Emitter<'s, 'j> {
             param_count: params.len() as u32,
             locals: Vec::new(),
             ir_locals: HashMap::new(),
+            namespace: 0,
             strings: Vec::new(),
             depth: 0,
             tail: None,
@@ -225,16 +238,22 @@ impl<'s, 'j> Emitter<'s, 'j> {
 
     /// Binds an IR local to an existing wasm local (a parameter).
     pub fn bind(&mut self, local: LocalId, wasm: u32) {
-        self.ir_locals.insert(local, wasm);
+        self.ir_locals.insert((self.namespace, local), wasm);
+    }
+
+    /// Looks IR locals up in `namespace` from now on (one per stage of a
+    /// group pass; 0 everywhere else).
+    pub fn set_namespace(&mut self, namespace: u32) {
+        self.namespace = namespace;
     }
 
     /// The wasm local of an IR local, allocated on first use.
     pub fn ir_local(&mut self, local: LocalId, ty: &IrType) -> u32 {
-        if let Some(wasm) = self.ir_locals.get(&local) {
+        if let Some(wasm) = self.ir_locals.get(&(self.namespace, local)) {
             return *wasm;
         }
         let wasm = self.local(val_type(ty));
-        self.ir_locals.insert(local, wasm);
+        self.ir_locals.insert((self.namespace, local), wasm);
         wasm
     }
 

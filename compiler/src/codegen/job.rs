@@ -9,7 +9,7 @@ use wasm_encoder::{BlockType, MemArg, ValType};
 use super::expr::{Emitter, Runtime, Shared, partial_kind, val_type};
 use super::externs::{self, ExternBindings};
 use super::{CodegenError, ModuleBuilder, Signature, stage, validate};
-use crate::ir::{Expr, ExprKind, IrType, JobIr, ListOp, Stage};
+use crate::ir::{Expr, ExprKind, IrType, JobIr, ListOp, Stage, same_lambda};
 use crate::plan::{JobPlan, PlanSource};
 
 use ValType::{I32, I64};
@@ -75,11 +75,7 @@ pub fn generate_linked(
         let body = emitter.finish();
         builder.define(shared.functions[index], body)?;
     }
-    for (index, stage_ir) in ir.stages.iter().enumerate() {
-        let plan_stage = plan
-            .stages
-            .get(index)
-            .ok_or_else(|| CodegenError::Internal("a stage missing from the plan".into()))?;
+    for plan_stage in &plan.stages {
         let context_base = 1 + ir.params.len() as u32;
         let uses = plan_stage.uses.clone();
         let extra = move |kind: &ExprKind| match kind {
@@ -89,20 +85,53 @@ pub fn generate_linked(
                 .map(|p| context_base + p as u32),
             _ => None,
         };
+        // A stage has its own exports even when a group pass computes it,
+        // so each can still be run and tested on its own.
+        let members: Vec<&Stage> =
+            if plan_stage.members.is_empty() {
+                vec![ir.stages.get(plan_stage.index as usize).ok_or_else(|| {
+                    CodegenError::Internal("a plan stage missing from the IR".into())
+                })?]
+            } else {
+                plan_stage
+                    .members
+                    .iter()
+                    .map(|m| {
+                        ir.stages.get(*m as usize).ok_or_else(|| {
+                            CodegenError::Internal("a group member missing from the IR".into())
+                        })
+                    })
+                    .collect::<Result<_, _>>()?
+            };
         let input = plan
             .inputs
-            .get(stage_ir.input.0 as usize)
+            .get(plan_stage.input as usize)
             .ok_or_else(|| CodegenError::Internal("a stage of an unknown input".into()))?;
-        let (process, reducer_slot) =
-            process_function(&shared, &mut builder, stage_ir, input.source, &extra)?;
-        builder.export(&format!("stage_{index}_process"), process);
-        // Merging uses the reducer `process` feeds the partial with.
-        stage::add_merge_and_finish_slot(
-            &mut builder,
-            index as u32,
-            reducer_slot,
-            stage_ir.span.0 as i32,
-        )?;
+        let (process, reducer_slots) =
+            process_function(&shared, &mut builder, &members, input.source, &extra)?;
+        builder.export(&format!("stage_{}_process", plan_stage.index), process);
+        // Merging uses the reducers `process` feeds the partials with.
+        if plan_stage.members.is_empty() {
+            stage::add_merge_and_finish_slot(
+                &mut builder,
+                plan_stage.index,
+                reducer_slots[0],
+                plan_stage.span as i32,
+            )?;
+        } else {
+            let descriptor: Vec<String> = members
+                .iter()
+                .zip(&reducer_slots)
+                .map(|(member, slot)| format!("{slot}:{}", member.span.0))
+                .collect();
+            group_merge_and_finish(
+                &shared,
+                &mut builder,
+                plan_stage.index,
+                &descriptor.join(","),
+                plan_stage.span as i32,
+            )?;
+        }
     }
     for (index, value) in ir.values.iter().enumerate() {
         let plan_value = plan
@@ -218,52 +247,118 @@ fn field_descriptor(ty: &IrType) -> Result<String, CodegenError> {
     Ok(parts.join(","))
 }
 
-/// `stage_<k>_process(in_ptr, in_len, ctx_ptr, ctx_len, first) -> i64`,
-/// and the table slot of its reducer (0 for none).
+/// `stage_<g>_merge` and `stage_<g>_finish` of a group pass: the runtime
+/// merges and finishes member by member, each with the reducer slot and
+/// span that `descriptor` gives (`slot:span,…`).
+fn group_merge_and_finish(
+    shared: &Shared<'_>,
+    builder: &mut ModuleBuilder,
+    index: u32,
+    descriptor: &str,
+    span: i32,
+) -> Result<(), CodegenError> {
+    let merge = builder.declare(Signature::new(&[I32, I32, I32, I32], &[I64]));
+    let mut emitter = Emitter::new(shared, builder, &[I32, I32, I32, I32]);
+    emitter
+        .sink()
+        .local_get(0)
+        .local_get(1)
+        .local_get(2)
+        .local_get(3);
+    emitter.string_constant(descriptor);
+    emitter.sink().i32_const(span);
+    emitter.call("rt_partial_merge_group");
+    emitter.sink().end();
+    let function = emitter.finish();
+    builder.define(merge, function)?;
+    builder.export(&format!("stage_{index}_merge"), merge);
+
+    let finish = builder.declare(Signature::new(&[I32, I32], &[I64]));
+    let mut emitter = Emitter::new(shared, builder, &[I32, I32]);
+    emitter.sink().local_get(0).local_get(1);
+    emitter.string_constant(descriptor);
+    emitter.sink().i32_const(span);
+    emitter.call("rt_partial_finish_group");
+    emitter.sink().end();
+    let function = emitter.finish();
+    builder.define(finish, function)?;
+    builder.export(&format!("stage_{index}_finish"), finish);
+    Ok(())
+}
+
+/// One stage of a pass while its `process` is generated: the stage, the
+/// namespace of its IR locals, its partial's local and its reducer slot.
+struct Member<'a> {
+    stage: &'a Stage,
+    namespace: u32,
+    partial: u32,
+    slot: i32,
+}
+
+/// `stage_<k>_process(in_ptr, in_len, ctx_ptr, ctx_len, first) -> i64` of
+/// a pass over `members` (one stage, or the stages of a group, which all
+/// read the same input), and the table slot of each member's reducer (0
+/// for none). One loop decodes the chunk's records; each record goes
+/// through the members' chains, a step that several share running once.
 fn process_function(
     shared: &Shared<'_>,
     builder: &mut ModuleBuilder,
-    stage_ir: &Stage,
+    stages: &[&Stage],
     source: PlanSource,
     extra: &dyn Fn(&ExprKind) -> Option<u32>,
-) -> Result<(u32, i32), CodegenError> {
+) -> Result<(u32, Vec<i32>), CodegenError> {
+    let first_stage = *stages
+        .first()
+        .ok_or_else(|| CodegenError::Internal("a pass of no stage".into()))?;
     let index = builder.declare(stage::process_signature());
     let mut emitter = Emitter::new(shared, builder, &[I32, I32, I32, I32, I64]);
-    let span = stage_ir.span.0 as i32;
+    let span = first_stage.span.0 as i32;
     set_context(&mut emitter, 2, 3, span);
     let position = emitter.local(I32);
     emitter.call("rt_position_ptr");
     emitter.sink().local_set(position);
 
-    let partial = emitter.local(I32);
-    let kind = partial_kind(
-        stage_ir.aggregation,
-        &stage_ir.element,
-        Emitter::sum_by_type(stage_ir.aggregation, &stage_ir.lambdas).as_ref(),
-    );
-    emitter.sink().i32_const(kind);
-    match stage_ir.args.first() {
-        Some(n) => emitter.expr(n, extra)?,
-        None => {
-            emitter.sink().i64_const(0);
+    let mut members = Vec::new();
+    for (namespace, stage_ir) in stages.iter().enumerate() {
+        emitter.set_namespace(namespace as u32);
+        let partial = emitter.local(I32);
+        let kind = partial_kind(
+            stage_ir.aggregation,
+            &stage_ir.element,
+            Emitter::sum_by_type(stage_ir.aggregation, &stage_ir.lambdas).as_ref(),
+        );
+        emitter.sink().i32_const(kind);
+        match stage_ir.args.first() {
+            Some(n) => emitter.expr(n, extra)?,
+            None => {
+                emitter.sink().i64_const(0);
+            }
         }
+        emitter.call("rt_partial_new");
+        emitter.sink().local_set(partial);
+        let slot = emitter.reducer_slot(stage_ir.aggregation, &stage_ir.lambdas)?;
+        members.push(Member {
+            stage: stage_ir,
+            namespace: namespace as u32,
+            partial,
+            slot,
+        });
     }
-    emitter.call("rt_partial_new");
-    emitter.sink().local_set(partial);
-    let slot = emitter.reducer_slot(stage_ir.aggregation, &stage_ir.lambdas)?;
 
-    let input_ty = stage_ir
+    let input_ty = first_stage
         .locals
         .locals
-        .get(stage_ir.record.0 as usize)
+        .get(first_stage.record.0 as usize)
         .cloned()
         .ok_or_else(|| CodegenError::Internal("a stage without its record local".into()))?;
-    let record = emitter.ir_local(stage_ir.record, &input_ty);
-    let chain = |emitter: &mut Emitter<'_, '_>| {
-        chain(
-            emitter, stage_ir, 0, record, &input_ty, partial, slot, extra,
-        )
-    };
+    emitter.set_namespace(0);
+    let record = emitter.ir_local(first_stage.record, &input_ty);
+    for member in &members[1..] {
+        emitter.set_namespace(member.namespace);
+        emitter.bind(member.stage.record, record);
+    }
+    let all: Vec<&Member<'_>> = members.iter().collect();
+    let chains = |emitter: &mut Emitter<'_, '_>| chains(emitter, &all, 0, record, &input_ty, extra);
     if source == PlanSource::Range {
         // The chunk is 16 bytes: start and end, little-endian i64.
         let end = emitter.local(I64);
@@ -293,7 +388,7 @@ fn process_function(
             .local_get(position)
             .local_get(record)
             .i64_store(load(0));
-        chain(&mut emitter)?;
+        chains(&mut emitter)?;
         emitter
             .sink()
             .local_get(record)
@@ -352,97 +447,99 @@ fn process_function(
                 .local_set(counter)
                 .local_get(value)
                 .local_set(record);
-            chain(emitter)
+            chains(emitter)
         })?;
     }
-    emitter.sink().local_get(partial);
+    if let [member] = members.as_slice() {
+        emitter.sink().local_get(member.partial);
+    } else {
+        let group = emitter.local(I32);
+        emitter.call("rt_partial_group_new");
+        emitter.sink().local_set(group);
+        for member in &members {
+            emitter.sink().local_get(group).local_get(member.partial);
+            emitter.call("rt_partial_group_push");
+        }
+        emitter.sink().local_get(group);
+    }
     emitter.call("rt_partial_encode");
     emitter.sink().end();
     let function = emitter.finish();
     builder.define(index, function)?;
-    Ok((index, slot))
+    Ok((index, members.iter().map(|m| m.slot).collect()))
 }
 
-/// The steps from `step` on, applied to the element in `value`, then the
-/// aggregation.
-#[allow(clippy::too_many_arguments)]
-fn chain(
+/// The steps from `step` on of every member's chain, applied to the
+/// element in `value`, then each member's aggregation. Members whose next
+/// step is the same (`ir::same_lambda`) run it once, in the namespace of
+/// the first of them, and go on together.
+fn chains(
     emitter: &mut Emitter<'_, '_>,
-    stage_ir: &Stage,
+    members: &[&Member<'_>],
     step: usize,
     value: u32,
     element: &IrType,
-    partial: u32,
-    slot: i32,
     extra: &dyn Fn(&ExprKind) -> Option<u32>,
 ) -> Result<(), CodegenError> {
-    let Some(current) = stage_ir.steps.get(step) else {
-        return emitter.feed(
-            stage_ir.aggregation,
-            partial,
+    for member in members.iter().filter(|m| m.stage.steps.len() == step) {
+        emitter.set_namespace(member.namespace);
+        emitter.feed(
+            member.stage.aggregation,
+            member.partial,
             value,
             element,
-            &stage_ir.lambdas,
-            slot,
-            stage_ir.span.0 as i32,
+            &member.stage.lambdas,
+            member.slot,
+            member.stage.span.0 as i32,
             extra,
-        );
-    };
-    let arg = [(value, element.clone())];
-    match current.op {
-        ListOp::Map => {
-            let mapped = emitter.local(val_type(&current.output));
-            emitter.apply(&current.lambda, &arg, extra)?;
-            emitter.sink().local_set(mapped);
-            chain(
-                emitter,
-                stage_ir,
-                step + 1,
-                mapped,
-                &current.output,
-                partial,
-                slot,
-                extra,
-            )
-        }
-        ListOp::Filter => {
-            emitter.apply(&current.lambda, &arg, extra)?;
-            emitter.sink().if_(BlockType::Empty);
-            emitter.enter();
-            chain(
-                emitter,
-                stage_ir,
-                step + 1,
-                value,
-                element,
-                partial,
-                slot,
-                extra,
-            )?;
-            emitter.sink().end();
-            emitter.leave();
-            Ok(())
-        }
-        ListOp::FlatMap => {
-            let list = emitter.local(I32);
-            emitter.apply(&current.lambda, &arg, extra)?;
-            emitter.sink().local_set(list);
-            emitter.for_each(list, &current.output, &mut |emitter, inner, _| {
-                chain(
-                    emitter,
-                    stage_ir,
-                    step + 1,
-                    inner,
-                    &current.output,
-                    partial,
-                    slot,
-                    extra,
-                )
-            })
-        }
-        other => Err(CodegenError::Internal(format!(
-            "`{}` in a stage's chain",
-            other.name()
-        ))),
+        )?;
     }
+    let mut rest: Vec<&Member<'_>> = members
+        .iter()
+        .copied()
+        .filter(|m| m.stage.steps.len() > step)
+        .collect();
+    while let Some(first) = rest.first().copied() {
+        let current = &first.stage.steps[step];
+        let (class, others): (Vec<&Member<'_>>, Vec<&Member<'_>>) = rest.iter().partition(|m| {
+            let other = &m.stage.steps[step];
+            other.op == current.op
+                && other.output == current.output
+                && same_lambda(&other.lambda, &current.lambda)
+        });
+        rest = others;
+        emitter.set_namespace(first.namespace);
+        let arg = [(value, element.clone())];
+        match current.op {
+            ListOp::Map => {
+                let mapped = emitter.local(val_type(&current.output));
+                emitter.apply(&current.lambda, &arg, extra)?;
+                emitter.sink().local_set(mapped);
+                chains(emitter, &class, step + 1, mapped, &current.output, extra)?;
+            }
+            ListOp::Filter => {
+                emitter.apply(&current.lambda, &arg, extra)?;
+                emitter.sink().if_(BlockType::Empty);
+                emitter.enter();
+                chains(emitter, &class, step + 1, value, element, extra)?;
+                emitter.sink().end();
+                emitter.leave();
+            }
+            ListOp::FlatMap => {
+                let list = emitter.local(I32);
+                emitter.apply(&current.lambda, &arg, extra)?;
+                emitter.sink().local_set(list);
+                emitter.for_each(list, &current.output, &mut |emitter, inner, _| {
+                    chains(emitter, &class, step + 1, inner, &current.output, extra)
+                })?;
+            }
+            other => {
+                return Err(CodegenError::Internal(format!(
+                    "`{}` in a stage's chain",
+                    other.name()
+                )));
+            }
+        }
+    }
+    Ok(())
 }

@@ -589,8 +589,11 @@ impl<'a> Lowerer<'a> {
                 aggregation: stage.aggregation.name().to_owned(),
                 result: stage.result.clone(),
                 span: stage.span.0,
+                members: Vec::new(),
+                grouped_into: None,
             });
         }
+        group_passes(&mut plan_stages);
         let mut values = Vec::new();
         let mut plan_values = Vec::new();
         for (value, mut plan_value) in self.values {
@@ -648,6 +651,58 @@ impl<'a> Lowerer<'a> {
         };
         lowered.plan.graph = PlanGraph::build(&lowered.ir, &lowered.plan);
         Ok(lowered)
+    }
+}
+
+/// Groups the stages that read the same input in the same phase into one
+/// pass each (appended to `stages`, their index after every stage's), so
+/// the input is read and decoded once and a prefix of steps the stages
+/// share runs once (`codegen::job`). A stage alone on its input and phase
+/// stays as it is.
+fn group_passes(stages: &mut Vec<PlanStage>) {
+    let mut groups: Vec<(u32, u32, Vec<u32>)> = Vec::new();
+    for stage in stages.iter() {
+        match groups
+            .iter_mut()
+            .find(|(input, phase, _)| *input == stage.input && *phase == stage.phase)
+        {
+            Some((_, _, members)) => members.push(stage.index),
+            None => groups.push((stage.input, stage.phase, vec![stage.index])),
+        }
+    }
+    for (input, phase, members) in groups {
+        if members.len() < 2 {
+            continue;
+        }
+        let index = stages.len() as u32;
+        let member_stages: Vec<&PlanStage> = members.iter().map(|m| &stages[*m as usize]).collect();
+        let mut uses: Vec<u32> = member_stages
+            .iter()
+            .flat_map(|s| s.uses.iter().copied())
+            .collect();
+        uses.sort_unstable();
+        uses.dedup();
+        let aggregation = member_stages
+            .iter()
+            .map(|s| s.aggregation.as_str())
+            .collect::<Vec<_>>()
+            .join(" + ");
+        let result = IrType::Tuple(member_stages.iter().map(|s| s.result.clone()).collect());
+        let span = member_stages[0].span;
+        for member in &members {
+            stages[*member as usize].grouped_into = Some(index);
+        }
+        stages.push(PlanStage {
+            index,
+            input,
+            phase,
+            uses,
+            aggregation,
+            result,
+            span,
+            members,
+            grouped_into: None,
+        });
     }
 }
 

@@ -8,7 +8,9 @@
 //!   the stage's aggregation as one function looping over a chunk, so a
 //!   chain and its aggregation always run together on the same peer.
 //! - [`PlanNode::Aggregation`]: the aggregation of one stage (`count_by`,
-//!   `mean`, …), with its phase.
+//!   `mean`, …), with its phase and, when stages over the same input share
+//!   one pass over it (a group pass, [`super::PlanStage::members`]), that
+//!   pass: the drawings put a pass's stages in one box.
 //! - [`PlanNode::Value`]: a `let` some stage reads, or an `output`; computed
 //!   on the origin after the phase of its latest stage.
 //!
@@ -38,14 +40,14 @@ pub enum PlanNode {
         source: PlanSource,
     },
     /// The fused element-wise steps of stage `stage`, by operator name.
-    Chain {
-        stage: u32,
-        ops: Vec<String>,
-    },
+    Chain { stage: u32, ops: Vec<String> },
     Aggregation {
         stage: u32,
         op: String,
         phase: u32,
+        /// The group pass computing the stage, if any.
+        #[serde(default)]
+        pass: Option<u32>,
     },
     Value {
         value: u32,
@@ -143,11 +145,16 @@ impl PlanGraph {
         // The node each stage's work starts at (its chain, or its
         // aggregation when there are no steps), and its aggregation.
         let mut stage_nodes: Vec<(NodeIndex, NodeIndex)> = Vec::new();
+        // Group passes are not nodes: their stages are, marked with the pass.
         for (index, plan_stage) in plan.stages.iter().enumerate() {
+            if !plan_stage.members.is_empty() {
+                continue;
+            }
             let aggregation = graph.add_node(PlanNode::Aggregation {
                 stage: index as u32,
                 op: plan_stage.aggregation.clone(),
                 phase: plan_stage.phase,
+                pass: plan_stage.grouped_into,
             });
             let steps = ir
                 .stages
@@ -185,6 +192,9 @@ impl PlanGraph {
             values.push(node);
         }
         for (index, plan_stage) in plan.stages.iter().enumerate() {
+            if !plan_stage.members.is_empty() {
+                continue;
+            }
             for used in &plan_stage.uses {
                 if let (Some(value), Some((entry, _))) =
                     (values.get(*used as usize), stage_nodes.get(index))
@@ -266,6 +276,39 @@ impl PlanGraph {
         (phases, outside)
     }
 
+    /// The stages among `nodes` by the group pass computing them (`None`
+    /// first: stages on their own), each list sorted.
+    fn stages_by_pass(&self, nodes: &[NodeIndex]) -> Vec<(Option<u32>, Vec<u32>)> {
+        let mut by_pass: Vec<(Option<u32>, Vec<u32>)> = Vec::new();
+        for node in nodes {
+            if let Some(PlanNode::Aggregation { stage, pass, .. }) = self.graph.node_weight(*node) {
+                match by_pass.iter_mut().find(|(p, _)| p == pass) {
+                    Some((_, stages)) => stages.push(*stage),
+                    None => by_pass.push((*pass, vec![*stage])),
+                }
+            }
+        }
+        by_pass.sort_unstable();
+        for (_, stages) in &mut by_pass {
+            stages.sort_unstable();
+        }
+        by_pass
+    }
+
+    /// The chain and aggregation nodes of `stage` among `nodes`.
+    fn stage_nodes(&self, nodes: &[NodeIndex], stage: u32) -> Vec<NodeIndex> {
+        nodes
+            .iter()
+            .copied()
+            .filter(|node| {
+                matches!(
+                    self.graph.node_weight(*node),
+                    Some(PlanNode::Chain { stage: s, .. } | PlanNode::Aggregation { stage: s, .. }) if *s == stage
+                )
+            })
+            .collect()
+    }
+
     /// The graph in Graphviz's dot language: one cluster per phase; a
     /// stage's fused chain and aggregation in a box of their own; phase
     /// dependencies dashed.
@@ -299,27 +342,30 @@ impl PlanGraph {
             let _ = writeln!(out, "    label=\"phase {phase}\";");
             // A chain and its aggregation are one stage function: a nested
             // cluster says they are fused.
-            let mut stages: Vec<u32> = nodes
-                .iter()
-                .filter_map(|n| match self.graph.node_weight(*n) {
-                    Some(PlanNode::Aggregation { stage, .. }) => Some(*stage),
-                    _ => None,
-                })
-                .collect();
-            stages.sort_unstable();
-            for stage in stages {
-                let _ = writeln!(out, "    subgraph cluster_stage_{stage} {{");
-                let _ = writeln!(out, "      label=\"stage {stage}\"; style=rounded;");
-                for node in nodes {
-                    let in_stage = matches!(
-                        self.graph.node_weight(*node),
-                        Some(PlanNode::Chain { stage: s, .. } | PlanNode::Aggregation { stage: s, .. }) if *s == stage
-                    );
-                    if in_stage {
-                        declare(&mut out, *node, "      ");
+            // Stages of one group pass sit in a box of their own.
+            for (pass, stages) in self.stages_by_pass(nodes) {
+                let indent = match pass {
+                    Some(pass) => {
+                        let _ = writeln!(out, "    subgraph cluster_pass_{pass} {{");
+                        let _ = writeln!(
+                            out,
+                            "      label=\"one pass over the input\"; style=dotted;"
+                        );
+                        "  "
                     }
+                    None => "",
+                };
+                for stage in stages {
+                    let _ = writeln!(out, "{indent}    subgraph cluster_stage_{stage} {{");
+                    let _ = writeln!(out, "{indent}      label=\"stage {stage}\"; style=rounded;");
+                    for node in self.stage_nodes(nodes, stage) {
+                        declare(&mut out, node, &format!("{indent}      "));
+                    }
+                    let _ = writeln!(out, "{indent}    }}");
                 }
-                out.push_str("    }\n");
+                if pass.is_some() {
+                    out.push_str("    }\n");
+                }
             }
             out.push_str("  }\n");
         }
@@ -362,26 +408,25 @@ impl PlanGraph {
         };
         for (phase, nodes) in phases.iter().enumerate() {
             let _ = writeln!(out, "  subgraph phase_{phase}[\"phase {phase}\"]");
-            let mut stages: Vec<u32> = nodes
-                .iter()
-                .filter_map(|n| match self.graph.node_weight(*n) {
-                    Some(PlanNode::Aggregation { stage, .. }) => Some(*stage),
-                    _ => None,
-                })
-                .collect();
-            stages.sort_unstable();
-            for stage in stages {
-                let _ = writeln!(out, "    subgraph stage_{stage}[\"stage {stage}\"]");
-                for node in nodes {
-                    let in_stage = matches!(
-                        self.graph.node_weight(*node),
-                        Some(PlanNode::Chain { stage: s, .. } | PlanNode::Aggregation { stage: s, .. }) if *s == stage
-                    );
-                    if in_stage {
-                        declare(&mut out, *node, "      ");
+            for (pass, stages) in self.stages_by_pass(nodes) {
+                let indent = match pass {
+                    Some(pass) => {
+                        let _ =
+                            writeln!(out, "    subgraph pass_{pass}[\"one pass over the input\"]");
+                        "  "
                     }
+                    None => "",
+                };
+                for stage in stages {
+                    let _ = writeln!(out, "{indent}    subgraph stage_{stage}[\"stage {stage}\"]");
+                    for node in self.stage_nodes(nodes, stage) {
+                        declare(&mut out, node, &format!("{indent}      "));
+                    }
+                    let _ = writeln!(out, "{indent}    end");
                 }
-                out.push_str("    end\n");
+                if pass.is_some() {
+                    out.push_str("    end\n");
+                }
             }
             out.push_str("  end\n");
         }

@@ -95,8 +95,26 @@ pub struct PlanStage {
     pub aggregation: String,
     /// The type of the finished value.
     pub result: IrType,
-    /// The span id of the aggregation.
+    /// The span id of the aggregation (of the first member, for a group).
     pub span: u32,
+    /// For a *group pass*: the stages it computes in one pass over their
+    /// input, in order. Its partial is the group of theirs and its finished
+    /// value the tuple of theirs (`flow_runtime::partial`, "Groups"). Empty
+    /// for a stage.
+    #[serde(default)]
+    pub members: Vec<u32>,
+    /// For a stage that a group pass computes: that pass, which runs in its
+    /// place; `None` for a stage that runs on its own.
+    #[serde(default)]
+    pub grouped_into: Option<u32>,
+}
+
+impl PlanStage {
+    /// Whether this is a pass that runs: a stage on its own or a group, not a
+    /// stage that a group computes.
+    pub fn runs(&self) -> bool {
+        self.grouped_into.is_none()
+    }
 }
 
 /// What a value is in the job.
@@ -188,6 +206,30 @@ impl JobPlan {
     /// The number of phases: one more than the latest phase of any stage.
     pub fn phase_count(&self) -> u32 {
         self.stages.iter().map(|s| s.phase + 1).max().unwrap_or(0)
+    }
+
+    /// The passes of `phase` that run, in order: stages on their own and
+    /// group passes (see [`PlanStage::members`]).
+    pub fn passes(&self, phase: u32) -> impl Iterator<Item = &PlanStage> {
+        self.stages
+            .iter()
+            .filter(move |s| s.phase == phase && s.runs())
+    }
+
+    /// The finished values of the stages a pass computed, from its finished
+    /// value: the value itself for a stage, one per member for a group.
+    pub fn pass_results<V>(
+        &self,
+        pass: &PlanStage,
+        finished: V,
+        members_of: impl FnOnce(V) -> Option<Vec<V>>,
+    ) -> Option<Vec<(u32, V)>> {
+        if pass.members.is_empty() {
+            return Some(vec![(pass.index, finished)]);
+        }
+        let values = members_of(finished)?;
+        (values.len() == pass.members.len())
+            .then(|| pass.members.iter().copied().zip(values).collect())
     }
 
     /// The outputs, in declaration order.

@@ -318,6 +318,9 @@ pub fn run_compiled(job: &Job, compiled: &mut Compiled, data: &Data) -> Vec<Outc
                 .map(|bytes| decode(&bytes)),
             };
             stage_results[stage.index as usize] = Some(result);
+            if !stage.members.is_empty() {
+                check_group(stage.index, &stage.members, &stage_results);
+            }
         }
     }
     values
@@ -325,6 +328,32 @@ pub fn run_compiled(job: &Job, compiled: &mut Compiled, data: &Data) -> Vec<Outc
         .enumerate()
         .map(|(index, v)| v.unwrap_or_else(|| panic!("value {index} was never computed")))
         .collect()
+}
+
+/// A group pass (run after its members: it comes after every stage) must
+/// agree with them: their tuple when all succeed, otherwise one of their
+/// failures (the first record to fail in the one pass may belong to any
+/// failing member).
+fn check_group(group: u32, members: &[u32], results: &[Option<Result<Value, String>>]) {
+    let members: Vec<&Result<Value, String>> = members
+        .iter()
+        .map(|m| results[*m as usize].as_ref().expect("members ran"))
+        .collect();
+    match results[group as usize].as_ref().expect("the group ran") {
+        Ok(value) => {
+            let values: Option<Vec<Value>> =
+                members.iter().map(|m| m.as_ref().ok().cloned()).collect();
+            assert_eq!(
+                Some(value),
+                values.map(Value::Tuple).as_ref(),
+                "group pass {group} agrees with its stages"
+            );
+        }
+        Err(kind) => assert!(
+            members.iter().any(|m| m.as_ref().err() == Some(kind)),
+            "group pass {group} failed with {kind}, which none of its stages did: {members:?}"
+        ),
+    }
 }
 
 /// One stage over its chunks: each chunk processed and merged into the

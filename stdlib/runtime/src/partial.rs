@@ -48,10 +48,19 @@
 //! | 11 | reduce_by | varint entries; each: key value, value |
 //! | 12 | distinct | varint entries; each: value |
 //! | 13 | ranked | order byte (0 top, 1 bottom/sort by key, 2 natural), varint limit + 1 (0: none), varint items; each: key value (not for order 2), element value |
+//! | 14 | group | varint members (at least one); each: varint length, the member's encoding (never a group) |
 //!
 //! Table entries are strictly increasing by key bytes and ranked items are
 //! in rank order, at most `limit` of them; decoding rejects anything else,
 //! so every partial has exactly one encoding.
+//!
+//! # Groups
+//!
+//! A *group* holds the partials of several aggregations over the same input
+//! that one pass computes together (`flowc` fuses stages that read the same
+//! input in the same phase, so the input is read and decoded once and a
+//! common prefix of their chains runs once). It merges member by member and
+//! finishes into the tuple of its members' finished values.
 
 use crate::encode::{Reader, encode_value, encode_value_into, put_varint};
 use crate::error::{Result, RuntimeError};
@@ -163,6 +172,9 @@ pub enum Partial {
     Distinct(ByteTable<()>),
     /// `top`, `bottom`, `sort`, `collect`.
     Ranked(Ranked),
+    /// The partials of several aggregations computed in one pass, in the
+    /// order of the group's members (see "Groups" in the module doc).
+    Group(Vec<Partial>),
 }
 
 fn mismatch(what: &str, partial: &Partial) -> RuntimeError {
@@ -245,6 +257,24 @@ impl Partial {
         Self::ranked(RankOrder::Natural, None)
     }
 
+    /// A group of the given member partials, none of them a group.
+    pub fn group(members: Vec<Partial>) -> Result<Self> {
+        if members.is_empty() || members.iter().any(|m| matches!(m, Partial::Group(_))) {
+            return Err(RuntimeError::Mismatch {
+                what: String::from("a group of no members, or of groups"),
+            });
+        }
+        Ok(Partial::Group(members))
+    }
+
+    /// The members of a group partial, in order.
+    pub fn into_members(self) -> Result<Vec<Partial>> {
+        match self {
+            Partial::Group(members) => Ok(members),
+            other => Err(mismatch("into_members", &other)),
+        }
+    }
+
     fn ranked(order: RankOrder, limit: Option<u64>) -> Self {
         Partial::Ranked(Ranked {
             order,
@@ -275,6 +305,7 @@ impl Partial {
                 (RankOrder::KeyAscending, None) => "sort",
                 (RankOrder::Natural, _) => "collect",
             },
+            Partial::Group(_) => "group",
         }
     }
 
@@ -428,10 +459,39 @@ impl Partial {
         self.merge_with(other, &mut no_reducer)
     }
 
+    /// Merges the group `other` into the group `self` member by member:
+    /// `merge(i, a, b)` merges member `i` of `other` (`b`) into that of
+    /// `self` (`a`), so each member can have its own reducer.
+    pub fn merge_members(
+        &mut self,
+        other: Partial,
+        mut merge: impl FnMut(usize, &mut Partial, Partial) -> Result<()>,
+    ) -> Result<()> {
+        match (&mut *self, other) {
+            (Partial::Group(a), Partial::Group(b)) if a.len() == b.len() => {
+                for (index, (a, b)) in a.iter_mut().zip(b).enumerate() {
+                    merge(index, a, b)?;
+                }
+                Ok(())
+            }
+            (_, other) => Err(RuntimeError::Mismatch {
+                what: format!(
+                    "cannot merge a {} partial into a {} partial member by member",
+                    other.name(),
+                    self.name()
+                ),
+            }),
+        }
+    }
+
     /// Merges `other` into `self`; `reducer` combines values of `reduce` and
-    /// `reduce_by`.
+    /// `reduce_by` (every member of a group with the same `reducer`: use
+    /// [`Partial::merge_members`] when they differ).
     pub fn merge_with(&mut self, other: Partial, reducer: Reducer<'_>) -> Result<()> {
         match (&mut *self, other) {
+            (Partial::Group(_), other @ Partial::Group(_)) => {
+                return self.merge_members(other, |_, a, b| a.merge_with(b, reducer));
+            }
             (Partial::Count(a), Partial::Count(b)) => {
                 *a = a
                     .checked_add(b)
@@ -586,6 +646,12 @@ impl Partial {
                         .collect(),
                 )
             }
+            Partial::Group(members) => Value::Tuple(
+                members
+                    .into_iter()
+                    .map(Partial::finish)
+                    .collect::<Result<Vec<Value>>>()?,
+            ),
         })
     }
 
@@ -664,6 +730,15 @@ impl Partial {
                     encode_value_into(&mut out, element);
                 }
             }
+            Partial::Group(members) => {
+                out.push(14);
+                put_varint(&mut out, members.len() as u64);
+                for member in members {
+                    let bytes = member.encode();
+                    put_varint(&mut out, bytes.len() as u64);
+                    out.extend_from_slice(&bytes);
+                }
+            }
         }
         out
     }
@@ -710,6 +785,32 @@ impl Partial {
             11 => Partial::ReduceBy(decode_table(&mut reader, |r| r.value())?),
             12 => Partial::Distinct(decode_table(&mut reader, |_| Ok(()))?),
             13 => Partial::Ranked(decode_ranked(&mut reader)?),
+            14 => {
+                // Each member takes at least its length and its tag.
+                let count = reader.count(2)?;
+                if count == 0 {
+                    return Err(reader.error("a group of no members"));
+                }
+                let mut members = Vec::with_capacity(count);
+                for _ in 0..count {
+                    let length = reader.varint()?;
+                    let at = reader.position();
+                    let length = usize::try_from(length)
+                        .ok()
+                        .filter(|n| *n <= reader.remaining())
+                        .ok_or_else(|| reader.error("a group member longer than the group"))?;
+                    let bytes = reader.bytes(length)?;
+                    // Checked before decoding, so nested groups cannot
+                    // make decoding recurse deeply.
+                    if bytes.first() == Some(&14) {
+                        return Err(RuntimeError::malformed("a group inside a group", at));
+                    }
+                    let member = Partial::decode(bytes)
+                        .map_err(|_| RuntimeError::malformed("a bad group member", at))?;
+                    members.push(member);
+                }
+                Partial::Group(members)
+            }
             _ => return Err(RuntimeError::malformed("unknown partial tag", tag_offset)),
         };
         reader.finish()?;
@@ -975,6 +1076,65 @@ mod tests {
                 prop_assert_eq!(partial.encode(), bytes);
             }
         }
+    }
+
+    /// A group of three members, as a fused pass holds them.
+    fn feed_group(items: &[(i64, f64)]) -> Partial {
+        Partial::group(vec![feed(0, items), feed(7, items), feed(12, items)]).unwrap()
+    }
+
+    proptest! {
+        #[test]
+        fn groups_merge_like_their_members(
+            items in arb_items(),
+            chunks in prop_oneof![Just(1usize), Just(2), Just(7), Just(64)],
+            seed in any::<u64>(),
+        ) {
+            let whole = feed_group(&items);
+            let parts: Vec<Partial> = split(&items, chunks, seed).into_iter().map(|c| ship(&feed_group(c))).collect();
+            let merged = merge_tree(parts, seed);
+            prop_assert_eq!(merged.encode(), whole.encode());
+            let members: Vec<Vec<u8>> = [0, 7, 12].iter().map(|k| finished_bytes(feed(*k, &items))).collect();
+            let Ok(Value::Tuple(finished)) = merged.finish() else {
+                return Err(TestCaseError::fail("a group finishes into a tuple"));
+            };
+            let finished: Vec<Vec<u8>> = finished.iter().map(encode_value).collect();
+            prop_assert_eq!(finished, members);
+        }
+
+        #[test]
+        fn decoding_mutated_groups_never_panics(items in arb_items(), position in any::<usize>(), byte in any::<u8>()) {
+            let mut bytes = feed_group(&items).encode();
+            let index = position % bytes.len();
+            bytes[index] = byte;
+            if let Ok(partial) = Partial::decode(&bytes) {
+                prop_assert_eq!(partial.encode(), bytes);
+            }
+        }
+    }
+
+    #[test]
+    fn groups_reject_what_is_not_one_pass() {
+        assert!(Partial::group(vec![]).is_err());
+        assert!(Partial::group(vec![feed_group(&[])]).is_err());
+        // Groups nested 5,000 deep are refused at the first level, without
+        // recursing (which would overflow a test thread's stack).
+        let mut nested = Partial::count().encode();
+        for _ in 0..5_000 {
+            let mut outer = vec![14, 1];
+            put_varint(&mut outer, nested.len() as u64);
+            outer.extend_from_slice(&nested);
+            nested = outer;
+        }
+        assert!(Partial::decode(&nested).is_err());
+        // Members differing in kind or number do not merge.
+        let mut group = feed_group(&[]);
+        assert!(
+            group
+                .merge(Partial::group(vec![feed(0, &[])]).unwrap())
+                .is_err()
+        );
+        assert!(group.merge(feed(0, &[])).is_err());
     }
 
     #[test]

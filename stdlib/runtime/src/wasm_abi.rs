@@ -1008,6 +1008,93 @@ pub extern "C" fn rt_partial_finish(ptr: i32, len: i32, span: i32) -> i64 {
     give(encode_value(&check(finished, span)))
 }
 
+/// The members of a group pass as the code generator describes them:
+/// `slot:span` per member, comma-separated, with the member's reducer slot
+/// (0 for none) and the span id its errors name.
+fn group_members(descriptor: i32) -> Vec<(i32, i32)> {
+    as_str(descriptor)
+        .split(',')
+        .map(|member| {
+            let parsed = member
+                .split_once(':')
+                .and_then(|(slot, span)| Some((slot.parse().ok()?, span.parse().ok()?)));
+            parsed.unwrap_or_else(|| internal("bad group descriptor"))
+        })
+        .collect()
+}
+
+/// An empty group partial; the pass moves its members' partials in with
+/// `rt_partial_group_push` once its records are done.
+#[unsafe(no_mangle)]
+pub extern "C" fn rt_partial_group_new() -> i32 {
+    Box::leak(Box::new(Partial::Group(Vec::new()))) as *mut Partial as usize as i32
+}
+
+/// Moves the partial `member` into the group `group`, as its next member.
+#[unsafe(no_mangle)]
+pub extern "C" fn rt_partial_group_push(group: i32, member: i32) {
+    let member = core::mem::replace(partial(member), Partial::count());
+    match partial(group) {
+        Partial::Group(members) => members.push(member),
+        other => internal(&format!("a group push into a {} partial", other.name())),
+    }
+}
+
+/// `stage_<g>_merge` of a group pass: merges two encoded group partials
+/// member by member, each with its own reducer and span (`descriptor`, see
+/// [`group_members`]).
+#[unsafe(no_mangle)]
+pub extern "C" fn rt_partial_merge_group(
+    a_ptr: i32,
+    a_len: i32,
+    b_ptr: i32,
+    b_len: i32,
+    descriptor: i32,
+    span: i32,
+) -> i64 {
+    let members = group_members(descriptor);
+    let mut a = decode_partial(a_ptr, a_len, span);
+    let b = decode_partial(b_ptr, b_len, span);
+    let merged = a.merge_members(b, |index, a, b| {
+        let Some(&(slot, member_span)) = members.get(index) else {
+            return Err(crate::error::RuntimeError::Mismatch {
+                what: String::from("a group partial with more members than its pass"),
+            });
+        };
+        let merged = if slot > 0 {
+            a.merge_with(b, &mut reducer(slot))
+        } else {
+            a.merge(b)
+        };
+        check(merged, member_span);
+        Ok(())
+    });
+    check(merged, span);
+    give(a.encode())
+}
+
+/// `stage_<g>_finish` of a group pass: the tuple of its members' final
+/// values, encoded; a member that cannot finish (`min` of nothing) fails
+/// with its own span.
+#[unsafe(no_mangle)]
+pub extern "C" fn rt_partial_finish_group(ptr: i32, len: i32, descriptor: i32, span: i32) -> i64 {
+    let members = group_members(descriptor);
+    let partials = check(decode_partial(ptr, len, span).into_members(), span);
+    if partials.len() != members.len() {
+        fail(
+            "internal",
+            String::from("a group partial with another number of members than its pass"),
+            span,
+        );
+    }
+    let finished: Vec<Value> = partials
+        .into_iter()
+        .zip(&members)
+        .map(|(member, &(_, member_span))| check(member.finish(), member_span))
+        .collect();
+    give(encode_value(&Value::Tuple(finished)))
+}
+
 /// The final value of a partial handle, as a value handle (for a later
 /// phase computed in the same module, and for tests).
 #[unsafe(no_mangle)]
