@@ -105,6 +105,9 @@ const RUNTIME: &[(&str, &[ValType], &[ValType])] = &[
         &[],
     ),
     ("rt_partial_encode", &[I32], &[I64]),
+    ("rt_word_next", &[I32, I32], &[I64]),
+    ("rt_str_slice", &[I32, I32, I32], &[I32]),
+    ("rt_partial_add_key_slice", &[I32, I32, I32, I32, I32], &[]),
     ("rt_partial_group_new", &[], &[I32]),
     ("rt_partial_group_push", &[I32, I32], &[]),
     (
@@ -242,9 +245,15 @@ impl<'s, 'j> Emitter<'s, 'j> {
     }
 
     /// Looks IR locals up in `namespace` from now on (one per stage of a
-    /// group pass; 0 everywhere else).
+    /// group pass, one per user function inlined into a stage; 0
+    /// everywhere else).
     pub fn set_namespace(&mut self, namespace: u32) {
         self.namespace = namespace;
+    }
+
+    /// The namespace IR locals are looked up in now.
+    pub fn namespace(&self) -> u32 {
+        self.namespace
     }
 
     /// The wasm local of an IR local, allocated on first use.

@@ -9,7 +9,7 @@ use wasm_encoder::{BlockType, MemArg, ValType};
 use super::expr::{Emitter, Runtime, Shared, partial_kind, val_type};
 use super::externs::{self, ExternBindings};
 use super::{CodegenError, ModuleBuilder, Signature, stage, validate};
-use crate::ir::{Expr, ExprKind, IrType, JobIr, ListOp, Stage, same_lambda};
+use crate::ir::{Builtin, Expr, ExprKind, IrType, JobIr, ListOp, Stage, same_lambda};
 use crate::plan::{JobPlan, PlanSource};
 
 use ValType::{I32, I64};
@@ -358,7 +358,9 @@ fn process_function(
         emitter.bind(member.stage.record, record);
     }
     let all: Vec<&Member<'_>> = members.iter().collect();
-    let chains = |emitter: &mut Emitter<'_, '_>| chains(emitter, &all, 0, record, &input_ty, extra);
+    let chains = |emitter: &mut Emitter<'_, '_>| {
+        chains(emitter, &all, 0, Element::Local(record), &input_ty, extra)
+    };
     if source == PlanSource::Range {
         // The chunk is 16 bytes: start and end, little-endian i64.
         let end = emitter.local(I64);
@@ -469,30 +471,164 @@ fn process_function(
     Ok((index, members.iter().map(|m| m.slot).collect()))
 }
 
-/// The steps from `step` on of every member's chain, applied to the
-/// element in `value`, then each member's aggregation. Members whose next
-/// step is the same (`ir::same_lambda`) run it once, in the namespace of
-/// the first of them, and go on together.
+/// An element on its way down a chain: in a local, or a word of a `str`
+/// not made a value of its own yet (bytes `start..end` of the string in
+/// `text`, all three locals), which only a step or an aggregation that
+/// needs the word as a value makes it (`materialize`). `count()` and
+/// `count_by(w => w)` take words as they are.
+#[derive(Clone, Copy, Debug)]
+enum Element {
+    Local(u32),
+    Word { text: u32, start: u32, end: u32 },
+}
+
+/// The local holding `element` as a value, making a word a `str` first
+/// (once: `element` holds the local afterwards). Emitted where the chain
+/// is, so the local is set before every later use.
+fn materialize(emitter: &mut Emitter<'_, '_>, element: &mut Element) -> u32 {
+    match *element {
+        Element::Local(local) => local,
+        Element::Word { text, start, end } => {
+            let local = emitter.local(I32);
+            emitter
+                .sink()
+                .local_get(text)
+                .local_get(start)
+                .local_get(end);
+            emitter.call("rt_str_slice");
+            emitter.sink().local_set(local);
+            *element = Element::Local(local);
+            local
+        }
+    }
+}
+
+/// Feeds `element` to `member`'s aggregation, a word without making it a
+/// value where the aggregation does not need one.
+fn feed(
+    emitter: &mut Emitter<'_, '_>,
+    member: &Member<'_>,
+    element: &mut Element,
+    ty: &IrType,
+    extra: &dyn Fn(&ExprKind) -> Option<u32>,
+) -> Result<(), CodegenError> {
+    let stage = member.stage;
+    let span = stage.span.0 as i32;
+    if let Element::Word { text, start, end } = *element {
+        let identity_key = matches!(
+            (stage.lambdas.first(), stage.lambdas.len()),
+            (Some(key), 1) if matches!(key.params.as_slice(), [p] if key.body.kind == ExprKind::Local(*p))
+        );
+        match stage.aggregation {
+            ListOp::Count => {
+                emitter.sink().local_get(member.partial).i32_const(span);
+                emitter.call("rt_partial_count");
+                return Ok(());
+            }
+            ListOp::CountBy if identity_key => {
+                emitter
+                    .sink()
+                    .local_get(member.partial)
+                    .local_get(text)
+                    .local_get(start)
+                    .local_get(end)
+                    .i32_const(span);
+                emitter.call("rt_partial_add_key_slice");
+                return Ok(());
+            }
+            _ => {}
+        }
+    }
+    let value = materialize(emitter, element);
+    emitter.feed(
+        stage.aggregation,
+        member.partial,
+        value,
+        ty,
+        &stage.lambdas,
+        member.slot,
+        span,
+        extra,
+    )
+}
+
+/// When a `flat_map` step's function is `words(e)`, or calls a user
+/// function whose body is `words(e)` (inlined here), emits `e` with the
+/// step's argument in `arg` and returns the local holding the string, so
+/// the step can walk its words one by one instead of building their list.
+fn words_source(
+    emitter: &mut Emitter<'_, '_>,
+    lambda: &crate::ir::Lambda,
+    arg: u32,
+    arg_ty: &IrType,
+    extra: &dyn Fn(&ExprKind) -> Option<u32>,
+) -> Result<Option<u32>, CodegenError> {
+    let words_of = |body: &Expr| match &body.kind {
+        ExprKind::Builtin {
+            op: Builtin::Words,
+            args,
+            ..
+        } if args.len() == 1 => Some(args[0].clone()),
+        _ => None,
+    };
+    let [param] = lambda.params.as_slice() else {
+        return Ok(None);
+    };
+    if let Some(text) = words_of(&lambda.body) {
+        let local = emitter.ir_local(*param, arg_ty);
+        emitter.sink().local_get(arg).local_set(local);
+        emitter.expr(&text, extra)?;
+    } else if let ExprKind::Call { function, args } = &lambda.body.kind
+        && let Some(callee) = emitter.shared.ir.functions.get(function.0 as usize)
+        && let Some(text) = words_of(&callee.body)
+        && callee.params.len() == args.len()
+    {
+        let local = emitter.ir_local(*param, arg_ty);
+        emitter.sink().local_get(arg).local_set(local);
+        // The arguments, in the step's namespace, then the body in the
+        // callee's own (its locals are numbered from 0 like the stage's).
+        let mut values = Vec::new();
+        for value in args {
+            emitter.expr(value, extra)?;
+            let local = emitter.local(val_type(&value.ty));
+            emitter.sink().local_set(local);
+            values.push(local);
+        }
+        let namespace = emitter.namespace();
+        emitter.set_namespace(INLINED_NAMESPACES + function.0);
+        for (param, value) in callee.params.iter().zip(values) {
+            emitter.bind(*param, value);
+        }
+        let result = emitter.expr(&text, extra);
+        emitter.set_namespace(namespace);
+        result?;
+    } else {
+        return Ok(None);
+    }
+    let text = emitter.local(I32);
+    emitter.sink().local_set(text);
+    Ok(Some(text))
+}
+
+/// The first namespace of user functions inlined into a stage: far above
+/// the members of any group.
+const INLINED_NAMESPACES: u32 = 1 << 24;
+
+/// The steps from `step` on of every member's chain, applied to
+/// `element`, then each member's aggregation. Members whose next step is
+/// the same (`ir::same_lambda`) run it once, in the namespace of the first
+/// of them, and go on together.
 fn chains(
     emitter: &mut Emitter<'_, '_>,
     members: &[&Member<'_>],
     step: usize,
-    value: u32,
-    element: &IrType,
+    mut element: Element,
+    ty: &IrType,
     extra: &dyn Fn(&ExprKind) -> Option<u32>,
 ) -> Result<(), CodegenError> {
     for member in members.iter().filter(|m| m.stage.steps.len() == step) {
         emitter.set_namespace(member.namespace);
-        emitter.feed(
-            member.stage.aggregation,
-            member.partial,
-            value,
-            element,
-            &member.stage.lambdas,
-            member.slot,
-            member.stage.span.0 as i32,
-            extra,
-        )?;
+        feed(emitter, member, &mut element, ty, extra)?;
     }
     let mut rest: Vec<&Member<'_>> = members
         .iter()
@@ -509,30 +645,73 @@ fn chains(
         });
         rest = others;
         emitter.set_namespace(first.namespace);
-        let arg = [(value, element.clone())];
+        let value = materialize(emitter, &mut element);
+        let arg = [(value, ty.clone())];
         match current.op {
             ListOp::Map => {
                 let mapped = emitter.local(val_type(&current.output));
                 emitter.apply(&current.lambda, &arg, extra)?;
                 emitter.sink().local_set(mapped);
-                chains(emitter, &class, step + 1, mapped, &current.output, extra)?;
+                let next = Element::Local(mapped);
+                chains(emitter, &class, step + 1, next, &current.output, extra)?;
             }
             ListOp::Filter => {
                 emitter.apply(&current.lambda, &arg, extra)?;
                 emitter.sink().if_(BlockType::Empty);
                 emitter.enter();
-                chains(emitter, &class, step + 1, value, element, extra)?;
+                chains(emitter, &class, step + 1, element, ty, extra)?;
                 emitter.sink().end();
                 emitter.leave();
             }
-            ListOp::FlatMap => {
-                let list = emitter.local(I32);
-                emitter.apply(&current.lambda, &arg, extra)?;
-                emitter.sink().local_set(list);
-                emitter.for_each(list, &current.output, &mut |emitter, inner, _| {
-                    chains(emitter, &class, step + 1, inner, &current.output, extra)
-                })?;
-            }
+            ListOp::FlatMap => match words_source(emitter, &current.lambda, value, ty, extra)? {
+                Some(text) => {
+                    // for (start, end) in the words of `text`: one call per
+                    // word, and no list of them.
+                    let at = emitter.local(I32);
+                    let found = emitter.local(I64);
+                    let start = emitter.local(I32);
+                    let end = emitter.local(I32);
+                    emitter
+                        .sink()
+                        .i32_const(0)
+                        .local_set(at)
+                        .block(BlockType::Empty)
+                        .loop_(BlockType::Empty);
+                    emitter.enter();
+                    emitter.enter();
+                    emitter.sink().local_get(text).local_get(at);
+                    emitter.call("rt_word_next");
+                    emitter
+                        .sink()
+                        .local_tee(found)
+                        .i64_const(0)
+                        .i64_lt_s()
+                        .br_if(1)
+                        .local_get(found)
+                        .i32_wrap_i64()
+                        .local_tee(end)
+                        .local_set(at)
+                        .local_get(found)
+                        .i64_const(32)
+                        .i64_shr_u()
+                        .i32_wrap_i64()
+                        .local_set(start);
+                    let word = Element::Word { text, start, end };
+                    chains(emitter, &class, step + 1, word, &current.output, extra)?;
+                    emitter.sink().br(0).end().end();
+                    emitter.leave();
+                    emitter.leave();
+                }
+                None => {
+                    let list = emitter.local(I32);
+                    emitter.apply(&current.lambda, &arg, extra)?;
+                    emitter.sink().local_set(list);
+                    emitter.for_each(list, &current.output, &mut |emitter, inner, _| {
+                        let next = Element::Local(inner);
+                        chains(emitter, &class, step + 1, next, &current.output, extra)
+                    })?;
+                }
+            },
             other => {
                 return Err(CodegenError::Internal(format!(
                     "`{}` in a stage's chain",

@@ -872,7 +872,7 @@ impl Gen<'_, '_> {
             ("ls".to_owned(), Ty::Str)
         };
         for _ in 0..self.choices.below(4) {
-            match self.choices.below(3) {
+            match self.choices.below(4) {
                 0 => {
                     let to = self.ty(1);
                     let f = self.lambda(&element, &to, 2, &scope);
@@ -883,11 +883,20 @@ impl Gen<'_, '_> {
                     let p = self.lambda(&element, &Ty::Bool, 2, &scope);
                     text = format!("{text} |> filter({p})");
                 }
-                _ => {
+                2 => {
                     let to = self.ty(1);
                     let f = self.lambda(&element, &Ty::list(to.clone()), 2, &scope);
                     text = format!("{text} |> flat_map({f})");
                     element = to;
+                }
+                _ => {
+                    // The words of a string: the code generator walks them
+                    // without building their list.
+                    let x = self.name("x");
+                    let inner = scope.with(&x, element.clone());
+                    let body = self.expr(&Ty::Str, 2, &inner);
+                    text = format!("{text} |> flat_map({x} => words({body}))");
+                    element = Ty::Str;
                 }
             }
         }
@@ -931,6 +940,10 @@ impl Gen<'_, '_> {
                 }
             }
             7 => ("distinct()".into(), list),
+            8 if *element == Ty::Str && self.choices.chance(50) => (
+                "count_by(w => w)".into(),
+                Ty::list(Ty::Tuple(vec![Ty::Str, Ty::Int])),
+            ),
             8 => {
                 let key = self.key_ty();
                 let k = self.lambda(element, &key, 2, scope);

@@ -75,11 +75,7 @@ pub fn encode_value_into(out: &mut Vec<u8>, value: &Value) {
         }
         Value::Bool(false) => out.push(TAG_FALSE),
         Value::Bool(true) => out.push(TAG_TRUE),
-        Value::Str(s) => {
-            out.push(TAG_STR);
-            put_varint(out, s.len() as u64);
-            out.extend_from_slice(s.as_bytes());
-        }
+        Value::Str(s) => encode_str_into(out, s),
         Value::List(items) | Value::Tuple(items) | Value::Record(items) => {
             out.push(match value {
                 Value::List(_) => TAG_LIST,
@@ -92,6 +88,14 @@ pub fn encode_value_into(out: &mut Vec<u8>, value: &Value) {
             }
         }
     }
+}
+
+/// Appends the canonical encoding of the `str` value `s` (without a
+/// [`Value`] to hold it: a word still inside its line).
+pub fn encode_str_into(out: &mut Vec<u8>, s: &str) {
+    out.push(TAG_STR);
+    put_varint(out, s.len() as u64);
+    out.extend_from_slice(s.as_bytes());
 }
 
 /// The canonical encoding of `value`.

@@ -167,21 +167,29 @@ pub fn words(s: &str) -> Vec<&str> {
 /// a caller can build its own list directly).
 pub fn for_each_word<'a>(s: &'a str, mut f: impl FnMut(&'a str)) {
     let mut at = 0;
-    loop {
-        // Skip what separates words.
-        let begin = loop {
-            match word_char_at(s, at) {
-                None => return,
-                Some((true, _)) => break at,
-                Some((false, width)) => at += width,
-            }
-        };
-        // Take the word.
-        while let Some((true, width)) = word_char_at(s, at) {
-            at += width;
-        }
-        f(&s[begin..at]);
+    while let Some((begin, end)) = next_word(s, at) {
+        f(&s[begin..end]);
+        at = end;
     }
+}
+
+/// The byte range of the first of [`words`] that starts at or after byte
+/// `at` of `s` (a boundary), if any: how a stage walks the words of a
+/// string one by one without building their list.
+#[inline]
+pub fn next_word(s: &str, mut at: usize) -> Option<(usize, usize)> {
+    // Skip what separates words.
+    let begin = loop {
+        match word_char_at(s, at)? {
+            (true, _) => break at,
+            (false, width) => at += width,
+        }
+    };
+    // Take the word.
+    while let Some((true, width)) = word_char_at(s, at) {
+        at += width;
+    }
+    Some((begin, at))
 }
 
 /// `split(s, sep)`.

@@ -511,6 +511,26 @@ pub extern "C" fn rt_words(s: i32) -> i32 {
     new_handle(Value::List(list))
 }
 
+/// The next of `words(s)` from byte `at` on, as `start << 32 | end` byte
+/// offsets into `s`, or -1 when there is none: a stage's `flat_map` over
+/// `words(…)` walks the words with this instead of building their list.
+#[unsafe(no_mangle)]
+pub extern "C" fn rt_word_next(s: i32, at: i32) -> i64 {
+    match text::next_word(as_str(s), at as u32 as usize) {
+        Some((start, end)) => ((start as i64) << 32) | end as i64,
+        None => -1,
+    }
+}
+
+/// The `str` of bytes `start..end` of `s`, which `rt_word_next` found.
+#[unsafe(no_mangle)]
+pub extern "C" fn rt_str_slice(s: i32, start: i32, end: i32) -> i32 {
+    match as_str(s).get(start as u32 as usize..end as u32 as usize) {
+        Some(word) => new_handle(Value::str(word)),
+        None => internal("a str slice off its boundaries"),
+    }
+}
+
 /// `split(s, sep)`.
 #[unsafe(no_mangle)]
 pub extern "C" fn rt_split(s: i32, sep: i32) -> i32 {
@@ -919,6 +939,21 @@ pub extern "C" fn rt_partial_add_key(handle: i32, key: i32, span: i32) {
     let mut scratch = STATE.key_scratch.take();
     scratch.clear();
     encode_value_into(&mut scratch, value(key));
+    let result = partial(handle).add_encoded_key(&scratch);
+    STATE.key_scratch.replace(scratch);
+    check(result, span)
+}
+
+/// `count_by(w => w)` of a word still inside its string: bytes
+/// `start..end` of `s` (from `rt_word_next`), never made a value of its own.
+#[unsafe(no_mangle)]
+pub extern "C" fn rt_partial_add_key_slice(handle: i32, s: i32, start: i32, end: i32, span: i32) {
+    let Some(word) = as_str(s).get(start as u32 as usize..end as u32 as usize) else {
+        internal("a str slice off its boundaries")
+    };
+    let mut scratch = STATE.key_scratch.take();
+    scratch.clear();
+    crate::encode::encode_str_into(&mut scratch, word);
     let result = partial(handle).add_encoded_key(&scratch);
     STATE.key_scratch.replace(scratch);
     check(result, span)
