@@ -48,27 +48,24 @@ pub fn len(s: &str) -> i64 {
 
 /// `lower(s)`: exactly `str::to_lowercase`, faster on mostly-ASCII text.
 ///
-/// ASCII bytes are mapped in place and other scalar values one by one with
-/// `char::to_lowercase`. That is `str::to_lowercase` except for one rule:
-/// a capital sigma lower-cases to a final `ς` at the end of a word, which
-/// depends on its neighbours. Text with a capital sigma takes the standard
-/// path, so the result never differs (a property test checks both).
+/// One pass over the bytes into an output of the same capacity: ASCII and
+/// Latin-1 letters are mapped directly (neither changes length), other
+/// scalar values one by one with `char::to_lowercase`. That is
+/// `str::to_lowercase` except for one rule: a capital sigma lower-cases to
+/// a final `ς` at the end of a word, which depends on its neighbours. Text
+/// with a capital sigma takes the standard path, so the result never
+/// differs (a property test checks both). Byte by byte rather than by
+/// runs: on wasm32 every copy of a run is a `memory.copy` call, and words
+/// of European text are short runs between accented letters.
 pub fn lower(s: &str) -> String {
     let bytes = s.as_bytes();
     let mut out = String::with_capacity(bytes.len());
     let mut at = 0;
-    while at < bytes.len() {
-        // A run of ASCII bytes: copied, then lower-cased in place.
-        let run = bytes[at..]
-            .iter()
-            .position(|b| !b.is_ascii())
-            .map_or(bytes.len(), |i| at + i);
-        let begin = out.len();
-        out.push_str(&s[at..run]);
-        out[begin..].make_ascii_lowercase();
-        at = run;
-        if at == bytes.len() {
-            break;
+    while let Some(&byte) = bytes.get(at) {
+        if byte.is_ascii() {
+            out.push(char::from(byte.to_ascii_lowercase()));
+            at += 1;
+            continue;
         }
         // One non-ASCII scalar value (`at` is always on a boundary).
         if let Some(code) = latin1_at(bytes, at) {
