@@ -93,6 +93,7 @@ const RUNTIME: &[(&str, &[ValType], &[ValType])] = &[
     ("rt_input_files", &[I32, I32, I32], &[I32]),
     ("rt_partial_new", &[I32, I64], &[I32]),
     ("rt_partial_count", &[I32, I32], &[]),
+    ("rt_partial_count_many", &[I32, I64, I32], &[]),
     ("rt_partial_add_int", &[I32, I64, I32], &[]),
     ("rt_partial_add_float", &[I32, F64, I32], &[]),
     ("rt_partial_add_value", &[I32, I32, I32], &[]),

@@ -288,11 +288,14 @@ fn group_merge_and_finish(
 
 /// One stage of a pass while its `process` is generated: the stage, the
 /// namespace of its IR locals, its partial's local and its reducer slot.
+/// A `count()` counts in an `i64` local (`counter`) instead of calling the
+/// runtime per element, and adds the chunk's count to its partial once.
 struct Member<'a> {
     stage: &'a Stage,
     namespace: u32,
     partial: u32,
     slot: i32,
+    counter: Option<u32>,
 }
 
 /// `stage_<k>_process(in_ptr, in_len, ctx_ptr, ctx_len, first) -> i64` of
@@ -337,11 +340,17 @@ fn process_function(
         emitter.call("rt_partial_new");
         emitter.sink().local_set(partial);
         let slot = emitter.reducer_slot(stage_ir.aggregation, &stage_ir.lambdas)?;
+        let counter = (stage_ir.aggregation == ListOp::Count).then(|| {
+            let counter = emitter.local(I64);
+            emitter.sink().i64_const(0).local_set(counter);
+            counter
+        });
         members.push(Member {
             stage: stage_ir,
             namespace: namespace as u32,
             partial,
             slot,
+            counter,
         });
     }
 
@@ -452,6 +461,16 @@ fn process_function(
             chains(emitter)
         })?;
     }
+    for member in &members {
+        if let Some(counter) = member.counter {
+            emitter
+                .sink()
+                .local_get(member.partial)
+                .local_get(counter)
+                .i32_const(member.stage.span.0 as i32);
+            emitter.call("rt_partial_count_many");
+        }
+    }
     if let [member] = members.as_slice() {
         emitter.sink().local_get(member.partial);
     } else {
@@ -514,17 +533,21 @@ fn feed(
 ) -> Result<(), CodegenError> {
     let stage = member.stage;
     let span = stage.span.0 as i32;
+    if let Some(counter) = member.counter {
+        emitter
+            .sink()
+            .local_get(counter)
+            .i64_const(1)
+            .i64_add()
+            .local_set(counter);
+        return Ok(());
+    }
     if let Element::Word { text, start, end } = *element {
         let identity_key = matches!(
             (stage.lambdas.first(), stage.lambdas.len()),
             (Some(key), 1) if matches!(key.params.as_slice(), [p] if key.body.kind == ExprKind::Local(*p))
         );
         match stage.aggregation {
-            ListOp::Count => {
-                emitter.sink().local_get(member.partial).i32_const(span);
-                emitter.call("rt_partial_count");
-                return Ok(());
-            }
             ListOp::CountBy if identity_key => {
                 emitter
                     .sink()

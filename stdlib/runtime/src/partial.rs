@@ -309,6 +309,20 @@ impl Partial {
         }
     }
 
+    /// Counts `n` more elements (`count`): a stage counts a chunk's
+    /// elements in a local and adds them once.
+    pub fn count_many(&mut self, n: u64) -> Result<()> {
+        match self {
+            Partial::Count(total) => {
+                *total = total
+                    .checked_add(n)
+                    .ok_or(RuntimeError::IntOverflow { operation: "count" })?;
+                Ok(())
+            }
+            _ => Err(mismatch("count_many", self)),
+        }
+    }
+
     /// Counts one element (`count`).
     pub fn count_one(&mut self) -> Result<()> {
         match self {

@@ -914,6 +914,12 @@ pub extern "C" fn rt_partial_count(handle: i32, span: i32) {
     check(partial(handle).count_one(), span)
 }
 
+/// `count()`: `n` more elements, which the stage counted in a local.
+#[unsafe(no_mangle)]
+pub extern "C" fn rt_partial_count_many(handle: i32, n: i64, span: i32) {
+    check(partial(handle).count_many(n as u64), span)
+}
+
 /// `sum()`, `mean()` of ints.
 #[unsafe(no_mangle)]
 pub extern "C" fn rt_partial_add_int(handle: i32, n: i64, span: i32) {
@@ -951,6 +957,21 @@ pub extern "C" fn rt_partial_add_key_slice(handle: i32, s: i32, start: i32, end:
     let Some(word) = as_str(s).get(start as u32 as usize..end as u32 as usize) else {
         internal("a str slice off its boundaries")
     };
+    // A short word's encoding (tag, one-byte length, bytes) is built on
+    // the stack byte by byte: a `memory.copy` of a few bytes costs more.
+    let bytes = word.as_bytes();
+    if bytes.len() < 0x80 - 2 {
+        let mut key = [0u8; 0x80];
+        key[0] = crate::encode::TAG_STR;
+        key[1] = bytes.len() as u8;
+        for (slot, byte) in key[2..].iter_mut().zip(bytes) {
+            *slot = *byte;
+        }
+        return check(
+            partial(handle).add_encoded_key(&key[..bytes.len() + 2]),
+            span,
+        );
+    }
     let mut scratch = STATE.key_scratch.take();
     scratch.clear();
     crate::encode::encode_str_into(&mut scratch, word);
