@@ -367,7 +367,7 @@ fn process_function(
         emitter.bind(member.stage.record, record);
     }
     let all: Vec<&Member<'_>> = members.iter().collect();
-    let chains = |emitter: &mut Emitter<'_, '_>| {
+    let record_chains = |emitter: &mut Emitter<'_, '_>| {
         chains(emitter, &all, 0, Element::Local(record), &input_ty, extra)
     };
     if source == PlanSource::Range {
@@ -399,7 +399,7 @@ fn process_function(
             .local_get(position)
             .local_get(record)
             .i64_store(load(0));
-        chains(&mut emitter)?;
+        record_chains(&mut emitter)?;
         emitter
             .sink()
             .local_get(record)
@@ -411,14 +411,67 @@ fn process_function(
             .end();
         emitter.leave();
         emitter.leave();
+    } else if source == PlanSource::Lines {
+        // The chunk's lines one by one, each a slice of the chunk's text
+        // until a step needs it as a value of its own (`Element::Word`).
+        let text = emitter.local(I32);
+        let counter = emitter.local(I64);
+        let found = emitter.local(I64);
+        let start = emitter.local(I32);
+        let end = emitter.local(I32);
+        emitter
+            .sink()
+            .local_get(0)
+            .local_get(1)
+            .i32_const(span)
+            .local_get(4);
+        emitter.call("rt_lines_text");
+        emitter
+            .sink()
+            .local_set(text)
+            .local_get(4)
+            .local_set(counter)
+            .block(BlockType::Empty)
+            .loop_(BlockType::Empty);
+        emitter.enter();
+        emitter.enter();
+        emitter.sink().local_get(text);
+        emitter.call("rt_line_next");
+        emitter
+            .sink()
+            .local_tee(found)
+            .i64_const(0)
+            .i64_lt_s()
+            .br_if(1)
+            .local_get(found)
+            .i32_wrap_i64()
+            .local_set(end)
+            .local_get(found)
+            .i64_const(32)
+            .i64_shr_u()
+            .i32_wrap_i64()
+            .local_set(start)
+            // The record's position: `first` plus its index in the chunk.
+            .local_get(position)
+            .local_get(counter)
+            .i64_store(MemArg {
+                offset: 0,
+                align: 0,
+                memory_index: 0,
+            })
+            .local_get(counter)
+            .i64_const(1)
+            .i64_add()
+            .local_set(counter);
+        let line = Element::Word { text, start, end };
+        chains(&mut emitter, &all, 0, line, &input_ty, extra)?;
+        emitter.sink().br(0).end().end();
+        emitter.leave();
+        emitter.leave();
     } else {
         let records = emitter.local(I32);
         emitter.sink().local_get(0).local_get(1);
         match source {
-            PlanSource::Lines => {
-                emitter.sink().i32_const(span).local_get(4);
-                emitter.call("rt_input_lines");
-            }
             PlanSource::Csv => {
                 emitter.call("rt_ctx_get");
                 emitter.sink().i32_const(0);
@@ -436,7 +489,8 @@ fn process_function(
                 emitter.sink().i32_const(span);
                 emitter.call("rt_input_files");
             }
-            PlanSource::Range => {}
+            // Read by the loops above.
+            PlanSource::Range | PlanSource::Lines => {}
         }
         emitter.sink().local_set(records);
         let counter = emitter.local(I64);
@@ -458,7 +512,7 @@ fn process_function(
                 .local_set(counter)
                 .local_get(value)
                 .local_set(record);
-            chains(emitter)
+            record_chains(emitter)
         })?;
     }
     for member in &members {
@@ -490,11 +544,12 @@ fn process_function(
     Ok((index, members.iter().map(|m| m.slot).collect()))
 }
 
-/// An element on its way down a chain: in a local, or a word of a `str`
+/// An element on its way down a chain: in a local, or a piece of a `str`
 /// not made a value of its own yet (bytes `start..end` of the string in
-/// `text`, all three locals), which only a step or an aggregation that
-/// needs the word as a value makes it (`materialize`). `count()` and
-/// `count_by(w => w)` take words as they are.
+/// `text`, all three locals: a line of a `lines` chunk, or a word of
+/// `flat_map(… words(…))`), which only a step or an aggregation that needs
+/// it as a value makes it (`materialize`). `count()` and `count_by(w =>
+/// w)` take pieces as they are.
 #[derive(Clone, Copy, Debug)]
 enum Element {
     Local(u32),

@@ -126,21 +126,35 @@ pub fn lines(chunk: &[u8]) -> Result<Vec<Line<'_>>> {
     let mut out = Vec::new();
     let mut start = 0;
     let mut number = 1;
-    while start < text.len() {
-        let end = text.as_bytes()[start..]
-            .iter()
-            .position(|b| *b == b'\n')
-            .map_or(text.len(), |i| start + i);
-        let body = &text[start..end];
+    while let Some((text_end, next)) = next_line(text.as_bytes(), start) {
         out.push(Line {
             number,
             byte_offset: start,
-            text: body.strip_suffix('\r').unwrap_or(body),
+            text: &text[start..text_end],
         });
         number += 1;
-        start = end + 1;
+        start = next;
     }
     Ok(out)
+}
+
+/// The line of `chunk` that starts at byte `start`, if `start` is not its
+/// end: where its text ends (before `\n` or `\r\n`) and where the next
+/// line starts. [`lines`] and a stage walking a chunk's lines one by one
+/// (`rt_line_next`) cut lines with this.
+#[inline]
+pub fn next_line(chunk: &[u8], start: usize) -> Option<(usize, usize)> {
+    let rest = chunk.get(start..).filter(|rest| !rest.is_empty())?;
+    let (end, next) = match rest.iter().position(|b| *b == b'\n') {
+        Some(i) => (start + i, start + i + 1),
+        None => (chunk.len(), chunk.len()),
+    };
+    let text_end = if end > start && chunk[end - 1] == b'\r' {
+        end - 1
+    } else {
+        end
+    };
+    Some((text_end, next))
 }
 
 /// [`lines`] of a chunk that is not all valid UTF-8: each line is checked

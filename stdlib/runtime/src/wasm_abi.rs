@@ -58,6 +58,9 @@ struct State {
     /// or 0. Generated exports set it on entry so that parameters can be
     /// read from any generated function (see `rt_ctx_set`).
     context: Cell<i32>,
+    /// Where the next line of the chunk `rt_lines_text` took starts (see
+    /// `rt_line_next`).
+    line_cursor: Cell<usize>,
     /// The reused buffer `rt_partial_add_key` encodes keys into. It lives
     /// in the arena like everything else, so `flow_reset` forgets it.
     key_scratch: Cell<Vec<u8>>,
@@ -70,6 +73,7 @@ static STATE: State = State {
     error_record: RefCell::new(None),
     position: Cell::new(-1),
     context: Cell::new(0),
+    line_cursor: Cell::new(0),
     key_scratch: Cell::new(Vec::new()),
 };
 
@@ -769,6 +773,38 @@ pub extern "C" fn rt_input_lines(ptr: i32, len: i32, span: i32, first: i64) -> i
                 .collect(),
         )),
         Err(error) => fail_input(error, span, first),
+    }
+}
+
+/// The text of a `lines` chunk as one `str`, checked to be UTF-8 (a
+/// `bad-record` error names the first bad line; `first` is the chunk's
+/// first line number), for a stage to walk its lines one by one with
+/// `rt_line_next` instead of building a list of them.
+#[unsafe(no_mangle)]
+pub extern "C" fn rt_lines_text(ptr: i32, len: i32, span: i32, first: i64) -> i32 {
+    // SAFETY: the host wrote the chunk at `(ptr, len)`.
+    let chunk = unsafe { bytes(ptr, len) };
+    STATE.line_cursor.set(0);
+    match core::str::from_utf8(chunk) {
+        Ok(text) => str_handle(text),
+        Err(_) => match decode::lines(chunk) {
+            Err(error) => fail_input(error, span, first),
+            Ok(_) => internal("a chunk both valid and not"),
+        },
+    }
+}
+
+/// The next line of the text `rt_lines_text` gave, as `start << 32 | end`
+/// byte offsets (the line ending left out), or -1 after the last.
+#[unsafe(no_mangle)]
+pub extern "C" fn rt_line_next(text: i32) -> i64 {
+    let start = STATE.line_cursor.get();
+    match decode::next_line(as_str(text).as_bytes(), start) {
+        Some((end, next)) => {
+            STATE.line_cursor.set(next);
+            ((start as i64) << 32) | end as i64
+        }
+        None => -1,
     }
 }
 
