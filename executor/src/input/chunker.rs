@@ -93,6 +93,11 @@ fn fill(reader: &mut dyn Read, buf: &mut [u8]) -> io::Result<usize> {
     Ok(filled)
 }
 
+/// How many `\n` bytes `bytes` holds.
+fn count_line_ends(bytes: &[u8]) -> i64 {
+    bytes.iter().filter(|&&b| b == b'\n').count() as i64
+}
+
 /// Scans a text file read from `reader` (shown to users as `shown`) into
 /// chunks of about `split` bytes. With `csv`, the first line is the header
 /// and is not in any chunk. A UTF-8 byte order mark at the start of the file
@@ -148,6 +153,45 @@ pub(crate) fn scan(
                 chunk_line = 2;
                 chunk_start = buf_offset + at as u64;
             }
+        } else if !csv {
+            // Plain lines: only the first line end at or past `split` bytes
+            // into the chunk cuts it, so the bytes before it are only
+            // counted for line numbers (a loop the compiler vectorises),
+            // not looked at one by one.
+            let mut i = 0;
+            while i < block.len() {
+                let position = buf_offset + (at + i) as u64;
+                // A line end at `position` ends the chunk from here on.
+                let cut_from = chunk_start + split - 1;
+                if position < cut_from {
+                    let skip = usize::try_from(cut_from - position)
+                        .unwrap_or(usize::MAX)
+                        .min(block.len() - i);
+                    line += count_line_ends(&block[i..i + skip]);
+                    i += skip;
+                    continue;
+                }
+                let Some(offset) = block[i..].iter().position(|&b| b == b'\n') else {
+                    break;
+                };
+                line += 1;
+                i += offset + 1;
+                if cuts.len() >= max_chunks {
+                    return Err(InputError::TooManyChunks {
+                        input: shown.to_string(),
+                        limit: max_chunks,
+                    });
+                }
+                let end = buf_offset + (at + i) as u64;
+                cuts.push(TextCut {
+                    start: chunk_start,
+                    end,
+                    first_line: chunk_line,
+                });
+                chunk_start = end;
+                chunk_line = line;
+            }
+            at = len;
         } else {
             for (i, &b) in block.iter().enumerate() {
                 let ends_record = if csv {
