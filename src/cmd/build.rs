@@ -79,12 +79,19 @@ pub fn run(args: &BuildArgs, terminal: &Terminal) -> Exit {
 /// size), the plan's module marked.
 fn report(package: &JobPackage, target: &Path, total: usize) -> String {
     let plan = &package.plan;
+    // Group passes are how stages run, not stages of their own.
+    let stages = plan.stages.iter().filter(|s| s.members.is_empty()).count();
+    let passes = (0..plan.phase_count())
+        .map(|phase| plan.passes(phase).count())
+        .sum::<usize>();
     let mut out = format!(
-        "wrote {} ({}, {} stage{}, {} output{}, {} phase{})\n",
+        "wrote {} ({}, {} stage{} in {} pass{}, {} output{}, {} phase{})\n",
         target.display(),
         size(total as u64),
-        plan.stages.len(),
-        plural(plan.stages.len()),
+        stages,
+        plural(stages),
+        passes,
+        if passes == 1 { "" } else { "es" },
         plan.outputs().count(),
         plural(plan.outputs().count()),
         plan.phase_count(),
