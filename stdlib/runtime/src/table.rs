@@ -26,7 +26,8 @@
 //!
 //! [`ByteTable`] maps byte strings (canonical value encodings) to values of
 //! any type. Entries live in insertion order in a vector; an open-addressing
-//! index with linear probing finds them. Iteration order is insertion order,
+//! index with linear probing finds them. A short key (most words, every
+//! number) lives inside its entry, so comparing it reads no other memory. Iteration order is insertion order,
 //! and [`ByteTable::into_sorted`] gives entries sorted by key bytes, which is
 //! what canonical partial encodings use.
 
@@ -110,11 +111,55 @@ pub fn rand(seed: i64) -> f64 {
     (splitmix64(seed as u64) >> 11) as f64 * (1.0 / 9_007_199_254_740_992.0)
 }
 
+/// The longest key kept inside its entry.
+const INLINE: usize = 22;
+
+/// The bytes of a key: inside the entry up to [`INLINE`] bytes, else on
+/// the heap.
+#[derive(Clone, Debug)]
+enum Key {
+    Inline { len: u8, bytes: [u8; INLINE] },
+    Heap(Vec<u8>),
+}
+
+impl Key {
+    fn new(key: &[u8]) -> Key {
+        if key.len() <= INLINE {
+            let mut bytes = [0u8; INLINE];
+            // Byte by byte: a copy of a few bytes as a `memory.copy` call
+            // on wasm32 costs more.
+            for (slot, byte) in bytes.iter_mut().zip(key) {
+                *slot = *byte;
+            }
+            Key::Inline {
+                len: key.len() as u8,
+                bytes,
+            }
+        } else {
+            Key::Heap(Vec::from(key))
+        }
+    }
+
+    fn as_slice(&self) -> &[u8] {
+        match self {
+            Key::Inline { len, bytes } => &bytes[..usize::from(*len)],
+            Key::Heap(bytes) => bytes,
+        }
+    }
+
+    fn into_vec(self) -> Vec<u8> {
+        match self {
+            Key::Inline { .. } => Vec::from(self.as_slice()),
+            Key::Heap(bytes) => bytes,
+        }
+    }
+}
+
 /// A hash table from byte strings to `V`, deterministic in every respect.
 #[derive(Clone, Debug, Default)]
 pub struct ByteTable<V> {
     /// Key, value and hash, in insertion order.
-    entries: Vec<(Vec<u8>, V, u64)>,
+    entries: Vec<(Key, V, u64)>,
     /// Open-addressing slots: 0 is empty, otherwise entry index + 1.
     slots: Vec<u32>,
 }
@@ -146,7 +191,7 @@ impl<V> ByteTable<V> {
                 0 => return Err(slot),
                 index => {
                     let (entry_key, _, entry_hash) = &self.entries[index as usize - 1];
-                    if *entry_hash == hash && bytes_equal(entry_key, key) {
+                    if *entry_hash == hash && bytes_equal(entry_key.as_slice(), key) {
                         return Ok(index as usize - 1);
                     }
                 }
@@ -187,7 +232,7 @@ impl<V> ByteTable<V> {
         let index = match self.find(key, hash) {
             Ok(index) => index,
             Err(slot) => {
-                self.entries.push((Vec::from(key), make(), hash));
+                self.entries.push((Key::new(key), make(), hash));
                 self.slots[slot] = self.entries.len() as u32;
                 self.entries.len() - 1
             }
@@ -213,7 +258,7 @@ impl<V> ByteTable<V> {
         match self.find(key, hash) {
             Ok(index) => Some(core::mem::replace(&mut self.entries[index].1, value)),
             Err(slot) => {
-                self.entries.push((Vec::from(key), value, hash));
+                self.entries.push((Key::new(key), value, hash));
                 self.slots[slot] = self.entries.len() as u32;
                 None
             }
@@ -228,7 +273,7 @@ impl<V> ByteTable<V> {
     /// All entries, sorted by key bytes.
     pub fn into_sorted(self) -> Vec<(Vec<u8>, V)> {
         let mut entries: Vec<(Vec<u8>, V)> =
-            self.entries.into_iter().map(|(k, v, _)| (k, v)).collect();
+            self.entries.into_iter().map(|(k, v, _)| (k.into_vec(), v)).collect();
         entries.sort_by(|a, b| a.0.cmp(&b.0));
         entries
     }
@@ -239,7 +284,7 @@ impl<V> ByteTable<V> {
             if (self.entries.len() + 1) * 2 > self.slots.len() {
                 self.grow();
             }
-            match self.find(&key, hash) {
+            match self.find(key.as_slice(), hash) {
                 Ok(index) => combine(&mut self.entries[index].1, value),
                 Err(slot) => {
                     self.entries.push((key, value, hash));
