@@ -835,7 +835,8 @@ impl Partial {
 /// Appends a table's entries sorted by key bytes.
 fn encode_table<V>(out: &mut Vec<u8>, table: &ByteTable<V>, mut put: impl FnMut(&mut Vec<u8>, &V)) {
     let mut entries: Vec<(&[u8], &V)> = table.iter().collect();
-    entries.sort_by(|a, b| a.0.cmp(b.0));
+    // Keys are distinct, so an unstable sort gives the one order.
+    entries.sort_unstable_by(|a, b| crate::table::bytes_cmp(a.0, b.0));
     put_varint(out, entries.len() as u64);
     for (key, value) in entries {
         out.extend_from_slice(key);
