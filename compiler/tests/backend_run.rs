@@ -298,6 +298,65 @@ fn wordcount_example_runs_end_to_end() {
     );
 }
 
+/// Word counts of `chunks` by Rust's own `to_lowercase` and
+/// `char::is_alphanumeric`: an oracle independent of the runtime.
+fn std_word_counts(chunks: &[&str]) -> Vec<Value> {
+    let mut counts = std::collections::BTreeMap::<String, i64>::new();
+    for chunk in chunks {
+        for line in chunk.lines() {
+            let lowered = line.to_lowercase();
+            for word in lowered.split(|c: char| !c.is_alphanumeric()) {
+                if !word.is_empty() {
+                    *counts.entry(word.to_owned()).or_default() += 1;
+                }
+            }
+        }
+    }
+    counts
+        .into_iter()
+        .map(|(w, n)| Value::Tuple(vec![Value::str(&w), Value::Int(n)]))
+        .collect()
+}
+
+#[test]
+fn words_of_lower_match_std_on_latin1_and_other_text() {
+    // Latin-1 letters of both cases, dotted İ (whose lower case is two
+    // scalar values) and Greek with its final sigma, through the walk over
+    // the words of a lowered line.
+    let job = "\
+input corpus = lines(\"data/*.txt\")
+output counts = corpus |> flat_map(l => words(lower(l))) |> count_by(w => w) |> sort()
+output all_words = corpus |> flat_map(l => words(lower(l))) |> map(w => w) |> collect()
+";
+    let package = compile(job);
+    let chunks = vec![
+        "Déjà VU, déjà vu! ÀÉÎÕÜ àéîõü × ÷ Þorn þorn ÿ µ\n",
+        "İstanbul ISTANBUL istanbul\r\nΟΔΟΣ οδος ΣΑΣ\n",
+        "plain ASCII words, 42 and 42x\n",
+    ];
+    let outputs = run(&package, &[Chunks::Text(chunks.clone())], &[]);
+    assert_eq!(
+        output(&outputs, "counts"),
+        &Value::List(std_word_counts(&chunks))
+    );
+    // Each word made a value of its own (`map`), lower-cased: `collect`
+    // finishes them sorted.
+    let mut expected: Vec<String> = chunks
+        .iter()
+        .flat_map(|chunk| chunk.lines())
+        .flat_map(|line| {
+            line.to_lowercase()
+                .split(|c: char| !c.is_alphanumeric())
+                .filter(|w| !w.is_empty())
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    expected.sort();
+    let expected: Vec<Value> = expected.iter().map(|w| Value::str(w)).collect();
+    assert_eq!(output(&outputs, "all_words"), &Value::List(expected));
+}
+
 const RANGE_JOB: &str = r#"
 param n: int = 1000
 
