@@ -247,6 +247,44 @@ fn field_descriptor(ty: &IrType) -> Result<String, CodegenError> {
     Ok(parts.join(","))
 }
 
+/// Inside a `block { loop { … } }`: takes the `start << 32 | end` range on
+/// the stack (`rt_line_next`, `rt_word_next`) into `start` and `end`, or
+/// leaves the block when it is negative (no more).
+fn take_range(emitter: &mut Emitter<'_, '_>, found: u32, start: u32, end: u32) {
+    emitter
+        .sink()
+        .local_tee(found)
+        .i64_const(0)
+        .i64_lt_s()
+        .br_if(1)
+        .local_get(found)
+        .i32_wrap_i64()
+        .local_set(end)
+        .local_get(found)
+        .i64_const(32)
+        .i64_shr_u()
+        .i32_wrap_i64()
+        .local_set(start);
+}
+
+/// Stores the record's position (`first` plus its index in the chunk, in
+/// `counter`) where run-time errors read it, and counts the record.
+fn count_record(emitter: &mut Emitter<'_, '_>, position: u32, counter: u32) {
+    emitter
+        .sink()
+        .local_get(position)
+        .local_get(counter)
+        .i64_store(MemArg {
+            offset: 0,
+            align: 0,
+            memory_index: 0,
+        })
+        .local_get(counter)
+        .i64_const(1)
+        .i64_add()
+        .local_set(counter);
+}
+
 /// `stage_<g>_merge` and `stage_<g>_finish` of a group pass: the runtime
 /// merges and finishes member by member, each with the reducer slot and
 /// span that `descriptor` gives (`slot:span,…`).
@@ -437,32 +475,8 @@ fn process_function(
         emitter.enter();
         emitter.sink().local_get(text);
         emitter.call("rt_line_next");
-        emitter
-            .sink()
-            .local_tee(found)
-            .i64_const(0)
-            .i64_lt_s()
-            .br_if(1)
-            .local_get(found)
-            .i32_wrap_i64()
-            .local_set(end)
-            .local_get(found)
-            .i64_const(32)
-            .i64_shr_u()
-            .i32_wrap_i64()
-            .local_set(start)
-            // The record's position: `first` plus its index in the chunk.
-            .local_get(position)
-            .local_get(counter)
-            .i64_store(MemArg {
-                offset: 0,
-                align: 0,
-                memory_index: 0,
-            })
-            .local_get(counter)
-            .i64_const(1)
-            .i64_add()
-            .local_set(counter);
+        take_range(&mut emitter, found, start, end);
+        count_record(&mut emitter, position, counter);
         let line = Element::Word { text, start, end };
         chains(&mut emitter, &all, 0, line, &input_ty, extra)?;
         emitter.sink().br(0).end().end();
@@ -496,22 +510,8 @@ fn process_function(
         let counter = emitter.local(I64);
         emitter.sink().local_get(4).local_set(counter);
         emitter.for_each(records, &input_ty, &mut |emitter, value, _| {
-            // The record's position: `first` plus its index in the chunk.
-            emitter
-                .sink()
-                .local_get(position)
-                .local_get(counter)
-                .i64_store(MemArg {
-                    offset: 0,
-                    align: 0,
-                    memory_index: 0,
-                })
-                .local_get(counter)
-                .i64_const(1)
-                .i64_add()
-                .local_set(counter)
-                .local_get(value)
-                .local_set(record);
+            count_record(emitter, position, counter);
+            emitter.sink().local_get(value).local_set(record);
             record_chains(emitter)
         })?;
     }
@@ -759,21 +759,8 @@ fn chains(
                     emitter.enter();
                     emitter.sink().local_get(text).local_get(at);
                     emitter.call("rt_word_next");
-                    emitter
-                        .sink()
-                        .local_tee(found)
-                        .i64_const(0)
-                        .i64_lt_s()
-                        .br_if(1)
-                        .local_get(found)
-                        .i32_wrap_i64()
-                        .local_tee(end)
-                        .local_set(at)
-                        .local_get(found)
-                        .i64_const(32)
-                        .i64_shr_u()
-                        .i32_wrap_i64()
-                        .local_set(start);
+                    take_range(emitter, found, start, end);
+                    emitter.sink().local_get(end).local_set(at);
                     let word = Element::Word { text, start, end };
                     chains(emitter, &class, step + 1, word, &current.output, extra)?;
                     emitter.sink().br(0).end().end();

@@ -93,6 +93,30 @@ fn fill(reader: &mut dyn Read, buf: &mut [u8]) -> io::Result<usize> {
     Ok(filled)
 }
 
+/// Adds the chunk `start..end` whose first line is `first_line`, unless
+/// the input already has `max_chunks` chunks.
+fn push_cut(
+    cuts: &mut Vec<TextCut>,
+    start: u64,
+    end: u64,
+    first_line: i64,
+    max_chunks: usize,
+    shown: &str,
+) -> Result<(), InputError> {
+    if cuts.len() >= max_chunks {
+        return Err(InputError::TooManyChunks {
+            input: shown.to_string(),
+            limit: max_chunks,
+        });
+    }
+    cuts.push(TextCut {
+        start,
+        end,
+        first_line,
+    });
+    Ok(())
+}
+
 /// How many `\n` bytes `bytes` holds.
 fn count_line_ends(bytes: &[u8]) -> i64 {
     bytes.iter().filter(|&&b| b == b'\n').count() as i64
@@ -176,31 +200,17 @@ pub(crate) fn scan(
                 };
                 line += 1;
                 i += offset + 1;
-                if cuts.len() >= max_chunks {
-                    return Err(InputError::TooManyChunks {
-                        input: shown.to_string(),
-                        limit: max_chunks,
-                    });
-                }
                 let end = buf_offset + (at + i) as u64;
-                cuts.push(TextCut {
-                    start: chunk_start,
-                    end,
-                    first_line: chunk_line,
-                });
+                push_cut(&mut cuts, chunk_start, end, chunk_line, max_chunks, shown)?;
                 chunk_start = end;
                 chunk_line = line;
             }
             at = len;
         } else {
+            // CSV: a line end inside quotes does not end a record.
             for (i, &b) in block.iter().enumerate() {
-                let ends_record = if csv {
-                    let (next, ends) = state.step(b);
-                    state = next;
-                    ends
-                } else {
-                    b == b'\n'
-                };
+                let (next, ends_record) = state.step(b);
+                state = next;
                 if b == b'\n' {
                     line += 1;
                 }
@@ -209,17 +219,7 @@ pub(crate) fn scan(
                 }
                 let end = buf_offset + (at + i + 1) as u64;
                 if end - chunk_start >= split {
-                    if cuts.len() >= max_chunks {
-                        return Err(InputError::TooManyChunks {
-                            input: shown.to_string(),
-                            limit: max_chunks,
-                        });
-                    }
-                    cuts.push(TextCut {
-                        start: chunk_start,
-                        end,
-                        first_line: chunk_line,
-                    });
+                    push_cut(&mut cuts, chunk_start, end, chunk_line, max_chunks, shown)?;
                     chunk_start = end;
                     chunk_line = line;
                 }
@@ -234,17 +234,7 @@ pub(crate) fn scan(
     }
     let total = buf_offset;
     if !in_header && chunk_start < total {
-        if cuts.len() >= max_chunks {
-            return Err(InputError::TooManyChunks {
-                input: shown.to_string(),
-                limit: max_chunks,
-            });
-        }
-        cuts.push(TextCut {
-            start: chunk_start,
-            end: total,
-            first_line: chunk_line,
-        });
+        push_cut(&mut cuts, chunk_start, total, chunk_line, max_chunks, shown)?;
     }
     let header = match header {
         None => None,

@@ -56,9 +56,7 @@ pub fn hash_bytes(bytes: &[u8]) -> u64 {
     let mut h = SEED ^ (bytes.len() as u64).wrapping_mul(GOLDEN);
     let mut chunks = bytes.chunks_exact(8);
     for chunk in &mut chunks {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(chunk);
-        h = step(h, u64::from_le_bytes(word));
+        h = step(h, u64::from_le_bytes(eight(chunk)));
     }
     let rest = chunks.remainder();
     if !rest.is_empty() {
@@ -73,6 +71,13 @@ pub fn hash_bytes(bytes: &[u8]) -> u64 {
     mix64(h)
 }
 
+/// The eight bytes of a chunk of `chunks_exact(8)`.
+fn eight(bytes: &[u8]) -> [u8; 8] {
+    let mut word = [0u8; 8];
+    word.copy_from_slice(bytes);
+    word
+}
+
 /// Whether two byte strings are equal, eight bytes at a time: on wasm32
 /// `==` on slices calls a `memcmp` that compares byte by byte, and table
 /// keys (encoded words, numbers) are short.
@@ -83,12 +88,7 @@ fn bytes_equal(a: &[u8], b: &[u8]) -> bool {
     let mut left = a.chunks_exact(8);
     let mut right = b.chunks_exact(8);
     for (x, y) in (&mut left).zip(&mut right) {
-        let word = |bytes: &[u8]| {
-            let mut word = [0u8; 8];
-            word.copy_from_slice(bytes);
-            u64::from_le_bytes(word)
-        };
-        if word(x) != word(y) {
+        if u64::from_le_bytes(eight(x)) != u64::from_le_bytes(eight(y)) {
             return false;
         }
     }
@@ -103,13 +103,8 @@ pub fn bytes_cmp(a: &[u8], b: &[u8]) -> core::cmp::Ordering {
     let mut left = a.chunks_exact(8);
     let mut right = b.chunks_exact(8);
     for (x, y) in (&mut left).zip(&mut right) {
-        let word = |bytes: &[u8]| {
-            let mut word = [0u8; 8];
-            word.copy_from_slice(bytes);
-            // Big-endian: the first byte is the most significant.
-            u64::from_be_bytes(word)
-        };
-        match word(x).cmp(&word(y)) {
+        // Big-endian: the first byte is the most significant.
+        match u64::from_be_bytes(eight(x)).cmp(&u64::from_be_bytes(eight(y))) {
             core::cmp::Ordering::Equal => {}
             order => return order,
         }
