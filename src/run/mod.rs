@@ -208,17 +208,18 @@ pub fn run(
             );
             progress.finish_phase();
             // A group pass finishes into the tuple of its members' values.
-            let results = plan
-                .pass_results(stage, result?, |value| match value {
-                    Value::Tuple(members) => Some(members),
-                    _ => None,
-                })
-                .ok_or_else(|| {
-                    RunFailure::simple(
+            let results = match (stage.members.as_slice(), result?) {
+                ([], value) => vec![(stage.index, value)],
+                (members, Value::Tuple(values)) if values.len() == members.len() => {
+                    members.iter().copied().zip(values).collect()
+                }
+                _ => {
+                    return Err(RunFailure::simple(
                         "internal",
                         "a group pass finished into no tuple of its members",
-                    )
-                })?;
+                    ));
+                }
+            };
             for (index, value) in results {
                 if let Some(slot) = stage_results.get_mut(index as usize) {
                     *slot = Some(value);

@@ -451,7 +451,7 @@ fn process_function(
         emitter.leave();
     } else if source == PlanSource::Lines {
         // The chunk's lines one by one, each a slice of the chunk's text
-        // until a step needs it as a value of its own (`Element::Word`).
+        // until a step needs it as a value of its own (`Element::Slice`).
         let text = emitter.local(I32);
         let counter = emitter.local(I64);
         let found = emitter.local(I64);
@@ -477,7 +477,7 @@ fn process_function(
         emitter.call("rt_line_next");
         take_range(&mut emitter, found, start, end);
         count_record(&mut emitter, position, counter);
-        let line = Element::Word { text, start, end };
+        let line = Element::Slice { text, start, end };
         chains(&mut emitter, &all, 0, line, &input_ty, extra)?;
         emitter.sink().br(0).end().end();
         emitter.leave();
@@ -553,7 +553,7 @@ fn process_function(
 #[derive(Clone, Copy, Debug)]
 enum Element {
     Local(u32),
-    Word { text: u32, start: u32, end: u32 },
+    Slice { text: u32, start: u32, end: u32 },
 }
 
 /// The local holding `element` as a value, making a word a `str` first
@@ -562,7 +562,7 @@ enum Element {
 fn materialize(emitter: &mut Emitter<'_, '_>, element: &mut Element) -> u32 {
     match *element {
         Element::Local(local) => local,
-        Element::Word { text, start, end } => {
+        Element::Slice { text, start, end } => {
             let local = emitter.local(I32);
             emitter
                 .sink()
@@ -597,7 +597,7 @@ fn feed(
             .local_set(counter);
         return Ok(());
     }
-    if let Element::Word { text, start, end } = *element {
+    if let Element::Slice { text, start, end } = *element {
         let identity_key = matches!(
             (stage.lambdas.first(), stage.lambdas.len()),
             (Some(key), 1) if matches!(key.params.as_slice(), [p] if key.body.kind == ExprKind::Local(*p))
@@ -652,17 +652,19 @@ fn words_source(
     let [param] = lambda.params.as_slice() else {
         return Ok(None);
     };
-    if let Some(text) = words_of(&lambda.body) {
+    let bind_param = |emitter: &mut Emitter<'_, '_>| {
         let local = emitter.ir_local(*param, arg_ty);
         emitter.sink().local_get(arg).local_set(local);
+    };
+    if let Some(text) = words_of(&lambda.body) {
+        bind_param(emitter);
         emitter.expr(&text, extra)?;
     } else if let ExprKind::Call { function, args } = &lambda.body.kind
         && let Some(callee) = emitter.shared.ir.functions.get(function.0 as usize)
         && let Some(text) = words_of(&callee.body)
         && callee.params.len() == args.len()
     {
-        let local = emitter.ir_local(*param, arg_ty);
-        emitter.sink().local_get(arg).local_set(local);
+        bind_param(emitter);
         // The arguments, in the step's namespace, then the body in the
         // callee's own (its locals are numbered from 0 like the stage's).
         let mut values = Vec::new();
@@ -761,7 +763,7 @@ fn chains(
                     emitter.call("rt_word_next");
                     take_range(emitter, found, start, end);
                     emitter.sink().local_get(end).local_set(at);
-                    let word = Element::Word { text, start, end };
+                    let word = Element::Slice { text, start, end };
                     chains(emitter, &class, step + 1, word, &current.output, extra)?;
                     emitter.sink().br(0).end().end();
                     emitter.leave();

@@ -216,22 +216,6 @@ impl JobPlan {
             .filter(move |s| s.phase == phase && s.runs())
     }
 
-    /// The finished values of the stages a pass computed, from its finished
-    /// value: the value itself for a stage, one per member for a group.
-    pub fn pass_results<V>(
-        &self,
-        pass: &PlanStage,
-        finished: V,
-        members_of: impl FnOnce(V) -> Option<Vec<V>>,
-    ) -> Option<Vec<(u32, V)>> {
-        if pass.members.is_empty() {
-            return Some(vec![(pass.index, finished)]);
-        }
-        let values = members_of(finished)?;
-        (values.len() == pass.members.len())
-            .then(|| pass.members.iter().copied().zip(values).collect())
-    }
-
     /// The outputs, in declaration order.
     pub fn outputs(&self) -> impl Iterator<Item = &PlanValue> {
         self.values.iter().filter(|v| v.kind == ValueKind::Output)

@@ -977,10 +977,15 @@ pub extern "C" fn rt_partial_add_value(handle: i32, element: i32, span: i32) {
 /// `count_by(k)`.
 #[unsafe(no_mangle)]
 pub extern "C" fn rt_partial_add_key(handle: i32, key: i32, span: i32) {
-    // One buffer for every key's encoding: no allocation per element.
+    add_key_encoded_by(handle, span, |out| encode_value_into(out, value(key)));
+}
+
+/// Adds to a `count_by` partial the key that `encode` writes, into one
+/// buffer for every key's encoding: no allocation per element.
+fn add_key_encoded_by(handle: i32, span: i32, encode: impl FnOnce(&mut Vec<u8>)) {
     let mut scratch = STATE.key_scratch.take();
     scratch.clear();
-    encode_value_into(&mut scratch, value(key));
+    encode(&mut scratch);
     let result = partial(handle).add_encoded_key(&scratch);
     STATE.key_scratch.replace(scratch);
     check(result, span)
@@ -1008,12 +1013,9 @@ pub extern "C" fn rt_partial_add_key_slice(handle: i32, s: i32, start: i32, end:
             span,
         );
     }
-    let mut scratch = STATE.key_scratch.take();
-    scratch.clear();
-    crate::encode::encode_str_into(&mut scratch, word);
-    let result = partial(handle).add_encoded_key(&scratch);
-    STATE.key_scratch.replace(scratch);
-    check(result, span)
+    add_key_encoded_by(handle, span, |out| {
+        crate::encode::encode_str_into(out, word)
+    });
 }
 
 /// `sum_by` (key, number), `top`, `bottom`, `sort(by:)` (key, element).
