@@ -116,6 +116,9 @@ struct Live {
     alloc: TypedFunc<i32, i32>,
     reset: TypedFunc<(), ()>,
     error: TypedFunc<(), i64>,
+    /// `flow_utf8_checked`, if the module has it (docs/abi.md): told that
+    /// a chunk is UTF-8, the module does not check it again.
+    utf8_checked: Option<TypedFunc<(i32, i32), ()>>,
 }
 
 impl StageInstance {
@@ -217,6 +220,16 @@ impl StageInstance {
         let alloc = typed_func(&instance, &mut store, "flow_alloc", "func (i32) -> (i32)")?;
         let reset = typed_func(&instance, &mut store, "flow_reset", "func () -> ()")?;
         let error = typed_func(&instance, &mut store, "flow_error", "func () -> (i64)")?;
+        // Optional: a module without it checks every chunk itself.
+        let utf8_checked = match instance.get_func(&mut store, "flow_utf8_checked") {
+            None => None,
+            Some(_) => Some(typed_func(
+                &instance,
+                &mut store,
+                "flow_utf8_checked",
+                "func (i32, i32) -> ()",
+            )?),
+        };
         Ok(Live {
             store,
             instance,
@@ -224,6 +237,7 @@ impl StageInstance {
             alloc,
             reset,
             error,
+            utf8_checked,
         })
     }
 }
@@ -273,6 +287,16 @@ impl Live {
         }
         let called = match (pointers.as_slice(), first) {
             ([(in_ptr, in_len), (ctx_ptr, ctx_len)], Some(first)) => {
+                // A native check of the chunk is several times faster than
+                // the module's own; a chunk that is not UTF-8 is left for
+                // the module to find the bad line in.
+                if let Some(utf8_checked) = &self.utf8_checked
+                    && simdutf8::basic::from_utf8(buffers[0]).is_ok()
+                {
+                    utf8_checked
+                        .call(&mut self.store, (*in_ptr, *in_len))
+                        .map_err(|error| sandbox::classify(&error, &self.store, deadline))?;
+                }
                 let func = typed_func::<(i32, i32, i32, i32, i64), i64>(
                     &self.instance,
                     &mut self.store,

@@ -17,6 +17,7 @@
 //! - [`exact_sum`]: correctly rounded float sums and means.
 //! - [`numbers`]: checked `int` arithmetic and the numeric functions.
 //! - [`table`]: the deterministic hash table, `hash` and `rand`.
+//! - [`swar`]: byte scans eight bytes at a time (line ends, case, words).
 //! - [`partial`]: the partial result of every stream aggregation.
 //! - [`text`], [`regex`]: the text functions of the standard library.
 //! - [`decode`]: lines, CSV and JSON-lines input decoding.
@@ -39,6 +40,7 @@ pub mod partial;
 pub mod policy;
 #[cfg(feature = "regex")]
 pub mod regex;
+pub mod swar;
 pub mod table;
 pub mod text;
 pub mod types;

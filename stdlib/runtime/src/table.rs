@@ -32,6 +32,7 @@
 //! what canonical partial encodings use.
 
 use crate::encode::encode_value;
+use crate::swar::eight;
 use crate::value::Value;
 use alloc::vec;
 use alloc::vec::Vec;
@@ -69,13 +70,6 @@ pub fn hash_bytes(bytes: &[u8]) -> u64 {
         h = step(h, word);
     }
     mix64(h)
-}
-
-/// The eight bytes of a chunk of `chunks_exact(8)`.
-fn eight(bytes: &[u8]) -> [u8; 8] {
-    let mut word = [0u8; 8];
-    word.copy_from_slice(bytes);
-    word
 }
 
 /// Whether two byte strings are equal, eight bytes at a time: on wasm32

@@ -36,6 +36,7 @@
 //!   bool `true`/`false`, of a string the string itself.
 
 use crate::error::{Result, RuntimeError};
+use crate::swar;
 use crate::value::Value;
 use alloc::format;
 use alloc::string::{String, ToString};
@@ -48,31 +49,34 @@ pub fn len(s: &str) -> i64 {
 
 /// `lower(s)`: exactly `str::to_lowercase`, faster on mostly-ASCII text.
 ///
-/// One pass over the bytes into an output of the same capacity: ASCII and
-/// Latin-1 letters are mapped directly (neither changes length), other
-/// scalar values one by one with `char::to_lowercase`. That is
-/// `str::to_lowercase` except for one rule: a capital sigma lower-cases to
-/// a final `ς` at the end of a word, which depends on its neighbours. Text
-/// with a capital sigma takes the standard path, so the result never
-/// differs (a property test checks both). Byte by byte rather than by
-/// runs: on wasm32 every copy of a run is a `memory.copy` call, and words
-/// of European text are short runs between accented letters.
+/// One pass over the bytes into an output of the same capacity: eight
+/// ASCII bytes at a time where there are eight ([`swar::ascii_lower`]),
+/// Latin-1 letters mapped directly (neither changes length), other scalar
+/// values one by one with `char::to_lowercase`. That is `str::to_lowercase`
+/// except for one rule: a capital sigma lower-cases to a final `ς` at the
+/// end of a word, which depends on its neighbours. Text with a capital
+/// sigma takes the standard path, so the result never differs (a property
+/// test checks both).
 pub fn lower(s: &str) -> String {
     let bytes = s.as_bytes();
-    let mut out = String::with_capacity(bytes.len());
+    let mut out = Vec::with_capacity(bytes.len());
     let mut at = 0;
     while let Some(&byte) = bytes.get(at) {
+        if let Some(word) = swar::load(bytes, at).filter(|word| word & swar::HIGH == 0) {
+            out.extend_from_slice(&swar::ascii_lower(word).to_le_bytes());
+            at += 8;
+            continue;
+        }
         if byte.is_ascii() {
-            out.push(char::from(byte.to_ascii_lowercase()));
+            out.push(byte.to_ascii_lowercase());
             at += 1;
             continue;
         }
         // One non-ASCII scalar value (`at` is always on a boundary).
         if let Some(code) = latin1_at(bytes, at) {
-            match char::from_u32(latin1_lowercase(code)) {
-                Some(lowered) => out.push(lowered),
-                None => out.push_str(&s[at..at + 2]),
-            }
+            // Still in U+0080..U+00FF: two bytes, lead 0xC2 or 0xC3.
+            let lowered = latin1_lowercase(code);
+            out.extend_from_slice(&[0xC0 | (lowered >> 6) as u8, 0x80 | (lowered & 0x3F) as u8]);
             at += 2;
             continue;
         }
@@ -82,10 +86,23 @@ pub fn lower(s: &str) -> String {
         if c == '\u{3a3}' {
             return s.to_lowercase();
         }
-        out.extend(c.to_lowercase());
+        for lowered in c.to_lowercase() {
+            out.extend_from_slice(lowered.encode_utf8(&mut [0; 4]).as_bytes());
+        }
         at += c.len_utf8();
     }
-    out
+    utf8_built(out)
+}
+
+/// The `String` of bytes built only from whole UTF-8 encodings of scalar
+/// values (ASCII bytes among them), which needs no second check: checking
+/// every lower-cased line again would cost as much as lower-casing it.
+#[allow(unsafe_code)]
+fn utf8_built(bytes: Vec<u8>) -> String {
+    debug_assert!(core::str::from_utf8(&bytes).is_ok());
+    // SAFETY: the callers push only ASCII bytes and complete encodings of
+    // `char`s, so `bytes` is valid UTF-8.
+    unsafe { String::from_utf8_unchecked(bytes) }
 }
 
 /// The Latin-1 Supplement scalar value (U+0080 to U+00FF) whose two-byte
@@ -173,18 +190,48 @@ pub fn for_each_word<'a>(s: &'a str, mut f: impl FnMut(&'a str)) {
 /// The byte range of the first of [`words`] that starts at or after byte
 /// `at` of `s` (a boundary), if any: how a stage walks the words of a
 /// string one by one without building their list.
+///
+/// Eight bytes at a time where there are eight: a window finds the first
+/// byte that may start (or end) a word, an ASCII alphanumeric or any
+/// non-ASCII byte (or an ASCII non-alphanumeric or any non-ASCII byte), and
+/// [`word_char_at`] classifies that one scalar value.
 #[inline]
 pub fn next_word(s: &str, mut at: usize) -> Option<(usize, usize)> {
+    let bytes = s.as_bytes();
     // Skip what separates words.
     let begin = loop {
+        if let Some(word) = swar::load(bytes, at) {
+            let marks = (word & swar::HIGH) | swar::marks_ascii_alphanumeric(word & !swar::HIGH);
+            match swar::first_marked(marks) {
+                Some(offset) => at += offset,
+                None => {
+                    at += 8;
+                    continue;
+                }
+            }
+        }
         match word_char_at(s, at)? {
             (true, _) => break at,
             (false, width) => at += width,
         }
     };
     // Take the word.
-    while let Some((true, width)) = word_char_at(s, at) {
-        at += width;
+    loop {
+        if let Some(word) = swar::load(bytes, at) {
+            let stops = word & swar::HIGH
+                | !swar::marks_ascii_alphanumeric(word & !swar::HIGH) & swar::HIGH;
+            match swar::first_marked(stops) {
+                Some(offset) => at += offset,
+                None => {
+                    at += 8;
+                    continue;
+                }
+            }
+        }
+        match word_char_at(s, at) {
+            Some((true, width)) => at += width,
+            _ => break,
+        }
     }
     Some((begin, at))
 }

@@ -64,6 +64,9 @@ struct State {
     /// The reused buffer `rt_partial_add_key` encodes keys into. It lives
     /// in the arena like everything else, so `flow_reset` forgets it.
     key_scratch: Cell<Vec<u8>>,
+    /// The `(ptr, len)` the host last said it checked is UTF-8
+    /// (`flow_utf8_checked`), until `flow_reset`.
+    utf8_checked: Cell<Option<(i32, i32)>>,
 }
 
 // SAFETY: wasm32-unknown-unknown modules run on one thread.
@@ -75,6 +78,7 @@ static STATE: State = State {
     context: Cell::new(0),
     line_cursor: Cell::new(0),
     key_scratch: Cell::new(Vec::new()),
+    utf8_checked: Cell::new(None),
 };
 
 /// Writes the error record `(kind, message, span, position)` and traps.
@@ -209,6 +213,15 @@ pub extern "C" fn flow_alloc(len: i32) -> i32 {
     arena::allocate(len.max(0) as usize) as usize as i32
 }
 
+/// The host has checked that the `len` bytes at `ptr` (a chunk it wrote
+/// there) are valid UTF-8, natively and so much faster than a wasm32 loop
+/// can: `rt_lines_text` of exactly those bytes then checks nothing. Holds
+/// until `flow_reset`. A host that never calls it loses only speed.
+#[unsafe(no_mangle)]
+pub extern "C" fn flow_utf8_checked(ptr: i32, len: i32) {
+    STATE.utf8_checked.set(Some((ptr, len)));
+}
+
 /// Frees everything allocated since the previous reset; the host calls it
 /// between chunks, once it has copied the results out.
 #[unsafe(no_mangle)]
@@ -225,6 +238,7 @@ pub extern "C" fn flow_reset() {
         drop(cache.take());
     }
     core::mem::forget(STATE.key_scratch.take());
+    STATE.utf8_checked.set(None);
     STATE.position.set(-1);
     STATE.context.set(0);
     arena::reset();
@@ -785,6 +799,11 @@ pub extern "C" fn rt_lines_text(ptr: i32, len: i32, span: i32, first: i64) -> i3
     // SAFETY: the host wrote the chunk at `(ptr, len)`.
     let chunk = unsafe { bytes(ptr, len) };
     STATE.line_cursor.set(0);
+    if STATE.utf8_checked.get() == Some((ptr, len)) {
+        // SAFETY: the host checked exactly these bytes (`flow_utf8_checked`),
+        // and nothing writes into a chunk once the host has written it.
+        return str_handle(unsafe { core::str::from_utf8_unchecked(chunk) });
+    }
     match core::str::from_utf8(chunk) {
         Ok(text) => str_handle(text),
         Err(_) => match decode::lines(chunk) {
@@ -1000,9 +1019,12 @@ pub extern "C" fn rt_partial_add_key_slice(handle: i32, s: i32, start: i32, end:
     };
     // A short word's encoding (tag, one-byte length, bytes) is built on
     // the stack byte by byte: a `memory.copy` of a few bytes costs more.
+    // The buffer is small because it is cleared for every word (a larger
+    // one becomes a `memory.fill` call); longer words take the scratch
+    // buffer.
     let bytes = word.as_bytes();
-    if bytes.len() < 0x80 - 2 {
-        let mut key = [0u8; 0x80];
+    if bytes.len() <= 30 {
+        let mut key = [0u8; 32];
         key[0] = crate::encode::TAG_STR;
         key[1] = bytes.len() as u8;
         for (slot, byte) in key[2..].iter_mut().zip(bytes) {
