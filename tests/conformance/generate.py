@@ -402,6 +402,10 @@ case("error_missing_column", ROW + 'output n = readings |> count()\n',
 case("error_to_int", '''input raw = lines("data/*.txt")
 output total = raw |> map(to_int) |> sum()
 ''', {"data/n.txt": "1\n2\nthree\n4\n"}, error=["exit: 1", "data/n.txt", "line 3", "three"])
+case("error_bad_utf8", '''input raw = lines("data/*.txt")
+output n = raw |> flat_map(words) |> count()
+''', {"data/t.txt": b"caf\xc3\xa9 ok\nfine\nbad \xff byte\nafter\n"},
+     error=["exit: 1", "data/t.txt", "line 3", "invalid UTF-8 at byte 5 of the line"])
 case("error_min_of_empty", '''input ids = range(0, 10)
 output m = ids |> filter(i => i > 100) |> min()
 ''', {}, error=["exit: 1", "empty"])
@@ -815,7 +819,12 @@ case("example_wordcount", example_job("wordcount"), CORPUS, {
 
 
 def write(path, text):
+    """Writes `text` (a `str` as UTF-8, or `bytes` as they are)."""
     os.makedirs(os.path.dirname(path), exist_ok=True)
+    if isinstance(text, bytes):
+        with open(path, "wb") as f:
+            f.write(text)
+        return
     with open(path, "w", encoding="utf-8", newline="") as f:
         f.write(text)
 

@@ -191,7 +191,10 @@ fn lines_checked(chunk: &[u8]) -> Result<Vec<Line<'_>>> {
                 number,
                 start,
                 None,
-                format!("invalid UTF-8 at byte {}", start + e.valid_up_to()),
+                // The byte within the line: the line's number and file
+                // come with the error, and a chunk's own offsets would
+                // change with the split.
+                format!("invalid UTF-8 at byte {} of the line", e.valid_up_to() + 1),
             )
         })?;
         out.push(Line {

@@ -5,7 +5,8 @@
 //! return a [`RuntimeError`]. The host turns it into a job failure, adding
 //! what only it knows (the file name, the absolute line number).
 
-use alloc::string::String;
+use alloc::format;
+use alloc::string::{String, ToString};
 use core::fmt;
 
 /// Why a runtime operation failed.
@@ -91,6 +92,22 @@ impl RuntimeError {
             }
             RuntimeError::Input { .. } => "bad-record",
             RuntimeError::Malformed { .. } | RuntimeError::Mismatch { .. } => "internal",
+        }
+    }
+
+    /// The error's message without the chunk-relative line and byte of an
+    /// [`RuntimeError::Input`]: what a stage reports, once the host has
+    /// turned the line into a position in the input file (the chunk's own
+    /// numbers would change with the split).
+    pub fn message_in_input(&self) -> String {
+        match self {
+            RuntimeError::Input {
+                field: Some(field),
+                message,
+                ..
+            } => format!("field `{field}`: {message}"),
+            RuntimeError::Input { message, .. } => message.clone(),
+            other => other.to_string(),
         }
     }
 

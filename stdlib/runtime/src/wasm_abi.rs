@@ -111,7 +111,7 @@ fn fail_input(error: RuntimeError, span: i32, first: i64) -> ! {
         RuntimeError::Input { line, .. } => first.saturating_add(*line as i64).saturating_sub(1),
         _ => STATE.position.get(),
     };
-    fail_at(error.kind(), error.to_string(), span, position)
+    fail_at(error.kind(), error.message_in_input(), span, position)
 }
 
 fn check<T>(result: crate::error::Result<T>, span: i32) -> T {
