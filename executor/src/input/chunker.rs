@@ -119,7 +119,7 @@ fn push_cut(
 
 /// How many `\n` bytes `bytes` holds.
 fn count_line_ends(bytes: &[u8]) -> i64 {
-    bytes.iter().filter(|&&b| b == b'\n').count() as i64
+    memchr::memchr_iter(b'\n', bytes).count() as i64
 }
 
 /// Scans a text file read from `reader` (shown to users as `shown`) into
@@ -180,7 +180,7 @@ pub(crate) fn scan(
         } else if !csv {
             // Plain lines: only the first line end at or past `split` bytes
             // into the chunk cuts it, so the bytes before it are only
-            // counted for line numbers (a loop the compiler vectorises),
+            // counted for line numbers (`memchr`'s SIMD count),
             // not looked at one by one.
             let mut i = 0;
             while i < block.len() {
@@ -195,7 +195,7 @@ pub(crate) fn scan(
                     i += skip;
                     continue;
                 }
-                let Some(offset) = block[i..].iter().position(|&b| b == b'\n') else {
+                let Some(offset) = memchr::memchr(b'\n', &block[i..]) else {
                     break;
                 };
                 line += 1;
