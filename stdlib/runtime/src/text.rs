@@ -50,7 +50,8 @@ pub fn len(s: &str) -> i64 {
 /// `lower(s)`: exactly `str::to_lowercase`, faster on mostly-ASCII text.
 ///
 /// One pass over the bytes into an output of the same capacity: eight
-/// ASCII bytes at a time where there are eight ([`swar::ascii_lower`]),
+/// bytes at a time where there are eight ([`swar::ascii_lower`]) up to
+/// the first non-ASCII one,
 /// Latin-1 letters mapped directly (neither changes length), other scalar
 /// values one by one with `char::to_lowercase`. That is `str::to_lowercase`
 /// except for one rule: a capital sigma lower-cases to a final `ς` at the
@@ -59,14 +60,23 @@ pub fn len(s: &str) -> i64 {
 /// test checks both).
 pub fn lower(s: &str) -> String {
     let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
+    // Eight bytes more than the input: a window is always stored whole.
+    let mut out = Vec::with_capacity(bytes.len() + 8);
     let mut at = 0;
-    while let Some(&byte) = bytes.get(at) {
-        if let Some(word) = swar::load(bytes, at).filter(|word| word & swar::HIGH == 0) {
-            out.extend_from_slice(&swar::ascii_lower(word).to_le_bytes());
-            at += 8;
-            continue;
+    while at < bytes.len() {
+        if let Some(window) = swar::load(bytes, at) {
+            // The window's bytes up to its first non-ASCII one, lower-cased:
+            // all eight are stored (one store) and the rest cut off again.
+            let non_ascii = window & swar::HIGH;
+            out.extend_from_slice(&swar::ascii_lower(window & !swar::HIGH).to_le_bytes());
+            let Some(offset) = swar::first_marked(non_ascii) else {
+                at += 8;
+                continue;
+            };
+            out.truncate(out.len() - 8 + offset);
+            at += offset;
         }
+        let byte = bytes[at];
         if byte.is_ascii() {
             out.push(byte.to_ascii_lowercase());
             at += 1;
@@ -191,23 +201,35 @@ pub fn for_each_word<'a>(s: &'a str, mut f: impl FnMut(&'a str)) {
 /// `at` of `s` (a boundary), if any: how a stage walks the words of a
 /// string one by one without building their list.
 ///
-/// Eight bytes at a time where there are eight: a window finds the first
-/// byte that may start (or end) a word, an ASCII alphanumeric or any
-/// non-ASCII byte (or an ASCII non-alphanumeric or any non-ASCII byte), and
-/// [`word_char_at`] classifies that one scalar value.
+/// Eight bytes at a time where there are eight: a window marks its ASCII
+/// alphanumerics and its non-ASCII bytes. The first marked byte is where a
+/// word may start; if it is ASCII, a word does start there, and most words
+/// end inside the same window, at its first ASCII separator. A non-ASCII
+/// byte is classified on its own by [`word_char_at`].
 #[inline]
 pub fn next_word(s: &str, mut at: usize) -> Option<(usize, usize)> {
     let bytes = s.as_bytes();
     // Skip what separates words.
     let begin = loop {
-        if let Some(word) = swar::load(bytes, at) {
-            let marks = (word & swar::HIGH) | swar::marks_ascii_alphanumeric(word & !swar::HIGH);
-            match swar::first_marked(marks) {
-                Some(offset) => at += offset,
-                None => {
-                    at += 8;
-                    continue;
-                }
+        if let Some(window) = swar::load(bytes, at) {
+            let non_ascii = window & swar::HIGH;
+            let alphanumeric = swar::marks_ascii_alphanumeric(window & !swar::HIGH) & !non_ascii;
+            let Some(offset) = swar::first_marked(non_ascii | alphanumeric) else {
+                at += 8;
+                continue;
+            };
+            at += offset;
+            if (alphanumeric >> (8 * offset)) & 0x80 != 0 {
+                // A word starts at `at`; the bytes of the window after it
+                // that end it or need a closer look:
+                let stops = (non_ascii | (!alphanumeric & swar::HIGH)) >> (8 * offset);
+                return Some(match swar::first_marked(stops) {
+                    Some(length) if (non_ascii >> (8 * (offset + length))) & 0x80 == 0 => {
+                        (at, at + length)
+                    }
+                    Some(length) => (at, word_end(s, at + length)),
+                    None => (at, word_end(s, at - offset + 8)),
+                });
             }
         }
         match word_char_at(s, at)? {
@@ -215,11 +237,19 @@ pub fn next_word(s: &str, mut at: usize) -> Option<(usize, usize)> {
             (false, width) => at += width,
         }
     };
-    // Take the word.
+    Some((begin, word_end(s, begin)))
+}
+
+/// Where the word that runs on at byte `at` of `s` (a boundary) ends: at
+/// the first scalar value from `at` on that is not alphanumeric, or the end.
+#[inline]
+fn word_end(s: &str, mut at: usize) -> usize {
+    let bytes = s.as_bytes();
     loop {
-        if let Some(word) = swar::load(bytes, at) {
-            let stops = word & swar::HIGH
-                | !swar::marks_ascii_alphanumeric(word & !swar::HIGH) & swar::HIGH;
+        if let Some(window) = swar::load(bytes, at) {
+            let non_ascii = window & swar::HIGH;
+            let stops =
+                non_ascii | (!swar::marks_ascii_alphanumeric(window & !swar::HIGH) & swar::HIGH);
             match swar::first_marked(stops) {
                 Some(offset) => at += offset,
                 None => {
@@ -230,10 +260,9 @@ pub fn next_word(s: &str, mut at: usize) -> Option<(usize, usize)> {
         }
         match word_char_at(s, at) {
             Some((true, width)) => at += width,
-            _ => break,
+            _ => return at,
         }
     }
-    Some((begin, at))
 }
 
 /// `split(s, sep)`.
