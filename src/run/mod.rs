@@ -112,6 +112,17 @@ pub fn run(
         .load_stage(module_bytes)
         .map_err(|e| RunFailure::simple("internal", format!("the stage module: {e}")))?;
 
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .map_err(|e| RunFailure::simple("internal", e.to_string()))?;
+    // The in-process peer starts first: it connects to the swarm while the
+    // inputs are planned.
+    let node = match &options.swarm {
+        Some(swarm) => Some(join_swarm(&host, swarm)?),
+        None => None,
+    };
+
     // Every input's chunks are planned before any work starts, so a glob
     // that matches nothing fails the run at once.
     let policy = policy_of(plan, &param_values)?;
@@ -155,18 +166,17 @@ pub fn run(
         input_chunks.push(Arc::new(chunks));
     }
 
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .build()
-        .map_err(|e| RunFailure::simple("internal", e.to_string()))?;
-    let swarm = match &options.swarm {
-        Some(swarm) => Some(Swarm {
-            node: join_swarm(&runtime, &host, swarm)?,
-            module_bytes: Arc::new(module_bytes.to_vec()),
-            job: run_id_seed(),
-            next_part: std::cell::Cell::new(0),
-        }),
-        None => None,
+    let swarm = match (node, &options.swarm) {
+        (Some(node), Some(options)) => {
+            wait_for_swarm(&runtime, &node, options);
+            Some(Swarm {
+                node,
+                module_bytes: Arc::new(module_bytes.to_vec()),
+                job: run_id_seed(),
+                next_part: std::cell::Cell::new(0),
+            })
+        }
+        _ => None,
     };
     let mut progress = ProgressDisplay::new(options.quiet);
     let mut stage_results: Vec<Option<Value>> = vec![None; plan.stages.len()];
@@ -681,20 +691,15 @@ struct Swarm {
     next_part: std::cell::Cell<u32>,
 }
 
-/// Starts the in-process peer and waits (up to 10 s) until the joined peers
-/// announced what they offer; with none, the job runs here alone.
-fn join_swarm(
-    runtime: &tokio::runtime::Runtime,
-    host: &Host,
-    options: &SwarmOptions,
-) -> Result<NodeHandle, RunFailure> {
+/// Starts the in-process peer, which dials the peers to join.
+fn join_swarm(host: &Host, options: &SwarmOptions) -> Result<NodeHandle, RunFailure> {
     crate::logging::init("warn");
     let keypair = match &options.identity {
         Some(path) => flow_executor::net::identity::load_or_create(path)
             .map_err(|message| RunFailure::simple("peer", message))?,
         None => libp2p::identity::Keypair::generate_ed25519(),
     };
-    let node = start_node(NodeConfig {
+    start_node(NodeConfig {
         keypair,
         listen: options.listen.clone(),
         join: options.join.clone(),
@@ -702,13 +707,17 @@ fn join_swarm(
         mdns: false,
         host: host.clone(),
     })
-    .map_err(|message| RunFailure::simple("peer", message))?;
+    .map_err(|message| RunFailure::simple("peer", message))
+}
+
+/// Waits (up to 10 s) until the joined peers announced what they offer;
+/// with none, the job runs here alone.
+fn wait_for_swarm(runtime: &tokio::runtime::Runtime, node: &NodeHandle, options: &SwarmOptions) {
     let wanted = options.join.len().max(1);
     let known = runtime.block_on(node.wait_for_peers(wanted, std::time::Duration::from_secs(10)));
     if known == 0 {
         tracing::warn!("no peer answered within 10 s: the job runs on this machine");
     }
-    Ok(node)
 }
 
 /// A job id unlikely to collide with another origin's: the hash of the

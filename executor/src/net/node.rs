@@ -660,7 +660,9 @@ impl Node {
             host: config.host,
             cores: config.cores,
             free_cores: config.cores,
-            speed: calibrate(),
+            // Measured when the node starts running (`run`), so that whoever
+            // started it goes on meanwhile; nothing reads it before.
+            speed: 0.0,
             peers: HashMap::new(),
             core_ids: HashMap::new(),
             by_core: HashMap::new(),
@@ -687,6 +689,8 @@ impl Node {
     }
 
     async fn run(mut self, mut commands: mpsc::UnboundedReceiver<NodeCommand>) {
+        // Before any event, so every announcement carries the measured speed.
+        self.speed = calibrate();
         let mut tick = tokio::time::interval(TICK);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         let mut bootstrap = tokio::time::interval(Duration::from_secs(5));
