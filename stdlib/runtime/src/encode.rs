@@ -244,6 +244,50 @@ impl<'a> Reader<'a> {
         self.value_at_depth(0)
     }
 
+    /// The bytes of one encoded value, checked exactly as [`Reader::value`]
+    /// checks them but without building it: decoding a canonical encoding
+    /// and encoding the value again gives the same bytes, so these are the
+    /// value's encoding (partials keep table keys encoded).
+    pub fn value_bytes(&mut self) -> Result<&'a [u8]> {
+        let start = self.position;
+        self.skip_at_depth(0)?;
+        Ok(&self.bytes[start..self.position])
+    }
+
+    fn skip_at_depth(&mut self, depth: usize) -> Result<()> {
+        let tag_offset = self.position;
+        match self.byte()? {
+            TAG_INT => {
+                self.varint()?;
+            }
+            TAG_FLOAT => {
+                self.u64_le()?;
+            }
+            TAG_FALSE | TAG_TRUE => {}
+            TAG_STR => {
+                let len = self.count(1)?;
+                let start = self.position;
+                let bytes = self.bytes(len)?;
+                if core::str::from_utf8(bytes).is_err() {
+                    return Err(RuntimeError::malformed("string is not UTF-8", start));
+                }
+            }
+            TAG_LIST | TAG_TUPLE | TAG_RECORD => {
+                if depth >= MAX_DEPTH {
+                    return Err(RuntimeError::malformed(
+                        "values nested too deeply",
+                        tag_offset,
+                    ));
+                }
+                for _ in 0..self.count(1)? {
+                    self.skip_at_depth(depth + 1)?;
+                }
+            }
+            _ => return Err(RuntimeError::malformed("unknown value tag", tag_offset)),
+        }
+        Ok(())
+    }
+
     fn value_at_depth(&mut self, depth: usize) -> Result<Value> {
         let tag_offset = self.position;
         let tag = self.byte()?;
@@ -355,6 +399,30 @@ mod tests {
             if let Ok(value) = decode_value(&bytes) {
                 prop_assert_eq!(encode_value(&value), bytes);
             }
+        }
+
+        #[test]
+        fn value_bytes_accepts_what_value_accepts_and_is_its_encoding(
+            bytes in proptest::collection::vec(any::<u8>(), 0..64),
+            value in arb_value(),
+        ) {
+            // Garbage: the same verdict and the same length either way.
+            let mut building = Reader::new(&bytes);
+            let mut skipping = Reader::new(&bytes);
+            match (building.value(), skipping.value_bytes()) {
+                (Ok(built), Ok(skipped)) => {
+                    let encoded = encode_value(&built);
+                    prop_assert_eq!(encoded.as_slice(), skipped);
+                }
+                (Err(a), Err(b)) => prop_assert_eq!(a, b),
+                (a, b) => prop_assert!(false, "value {a:?} but value_bytes {b:?}"),
+            }
+            // A real encoding, followed by more bytes.
+            let mut encoded = encode_value(&value);
+            let length = encoded.len();
+            encoded.extend_from_slice(&bytes);
+            let mut reader = Reader::new(&encoded);
+            prop_assert_eq!(reader.value_bytes().unwrap(), &encoded[..length]);
         }
 
         #[test]

@@ -850,17 +850,18 @@ fn decode_table<V>(
 ) -> Result<ByteTable<V>> {
     let count = reader.count(1)?;
     let mut table = ByteTable::new();
-    let mut previous: Option<Vec<u8>> = None;
+    let mut previous: Option<&[u8]> = None;
     for _ in 0..count {
         let start = reader.position();
-        let key = encode_value(&reader.value()?);
-        if previous.as_ref().is_some_and(|p| *p >= key) {
+        // The key's bytes, checked but never built into a value.
+        let key = reader.value_bytes()?;
+        if previous.is_some_and(|p| crate::table::bytes_cmp(p, key).is_ge()) {
             return Err(RuntimeError::malformed(
                 "table keys not strictly increasing",
                 start,
             ));
         }
-        table.insert(&key, get(reader)?);
+        table.insert(key, get(reader)?);
         previous = Some(key);
     }
     Ok(table)
