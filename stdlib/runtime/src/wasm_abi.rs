@@ -1173,7 +1173,7 @@ pub extern "C" fn rt_partial_merge_group(
     let b = decode_partial(b_ptr, b_len, span);
     let merged = a.merge_members(b, |index, a, b| {
         let Some(&(slot, member_span)) = members.get(index) else {
-            return Err(crate::error::RuntimeError::Mismatch {
+            return Err(RuntimeError::Mismatch {
                 what: String::from("a group partial with more members than its pass"),
             });
         };
