@@ -397,6 +397,9 @@ output q = ids |> map(i => 100 / (i - 57)) |> sum()
 ''', {}, error=["exit: 1", "division by zero", "57"])
 case("error_bad_csv_field", ROW + 'output n = readings |> count()\n',
      {"data/w.csv": "city,temp,rain\nOslo,1.5,3\nLima,warm,4\n"}, error=["exit: 1", "data/w.csv", "line 3", "temp"])
+case("error_bad_utf8_csv", ROW + 'output n = readings |> count()\n',
+     {"data/w.csv": b"city,temp,rain\nOslo,1.5,3\nLi\xffma,2.5,4\nRome,3.5,0\n"},
+     error=["exit: 1", "data/w.csv", "line 3", "invalid UTF-8 at byte 3 of the line"])
 case("error_missing_column", ROW + 'output n = readings |> count()\n',
      {"data/w.csv": "city,temp\nOslo,1.5\n"}, error=["exit: 1", "data/w.csv", "rain"])
 case("error_to_int", '''input raw = lines("data/*.txt")

@@ -223,8 +223,17 @@ pub struct CsvRow {
 pub fn csv_rows(chunk: &[u8]) -> Result<Vec<CsvRow>> {
     let text = core::str::from_utf8(chunk).map_err(|e| {
         let offset = e.valid_up_to();
-        let line = 1 + chunk[..offset].iter().filter(|b| **b == b'\n').count() as u64;
-        input_error(line, offset, None, "invalid UTF-8")
+        let before = &chunk[..offset];
+        let line = 1 + before.iter().filter(|b| **b == b'\n').count() as u64;
+        let line_start = before.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+        // The byte within the line, as for `lines`: a chunk's own offsets
+        // change with the split.
+        input_error(
+            line,
+            line_start,
+            None,
+            format!("invalid UTF-8 at byte {} of the line", offset - line_start + 1),
+        )
     })?;
     let bytes = text.as_bytes();
     let mut rows = Vec::new();
