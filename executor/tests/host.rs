@@ -746,3 +746,61 @@ fn error_messages_name_the_stage_and_the_cause() {
         "stage 6 (process) trapped (wasm trap: wasm `unreachable` instruction executed)"
     );
 }
+
+/// Stage 7 returns 1 when the host said its chunk is UTF-8
+/// (`flow_utf8_checked` of exactly the chunk's bytes), else 0, and forgets
+/// the mark.
+const UTF8_MARK_STAGE: &str = r#"
+  (global $checked_ptr (mut i32) (i32.const -1))
+  (global $checked_len (mut i32) (i32.const -1))
+  (func (export "flow_utf8_checked") (param i32 i32)
+    (global.set $checked_ptr (local.get 0))
+    (global.set $checked_len (local.get 1)))
+  (func (export "stage_7_process") (param $in i32) (param $in_len i32) (param i32 i32 i64) (result i64)
+    (local $marked i64)
+    (local.set $marked (i64.extend_i32_u (i32.and
+      (i32.eq (global.get $checked_ptr) (local.get $in))
+      (i32.eq (global.get $checked_len) (local.get $in_len)))))
+    (global.set $checked_ptr (i32.const -1))
+    (global.set $checked_len (i32.const -1))
+    (call $result_i64 (local.get $marked)))
+"#;
+
+#[test]
+fn the_host_tells_a_module_which_chunks_are_utf8() {
+    let host = host();
+    let module = host
+        .load_stage(&stage_module(&format!("{SUM_STAGE}{UTF8_MARK_STAGE}")))
+        .expect("valid stage");
+    let mut instance = StageInstance::new(&host, &module);
+    let marked = |instance: &mut StageInstance, chunk: &[u8]| {
+        as_i64(&instance.process(7, chunk, &[], 1).expect("process"))
+    };
+    assert_eq!(marked(&mut instance, "café, naïve\r\nÉté\n".as_bytes()), 1);
+    assert_eq!(marked(&mut instance, b""), 1);
+    // Not UTF-8: the module is left to find the bad line itself.
+    assert_eq!(marked(&mut instance, b"ok\nbad \xff\n"), 0);
+    assert_eq!(marked(&mut instance, b"cut short \xc3"), 0);
+    // A module without the export runs as before.
+    let plain = host
+        .load_stage(&stage_module(SUM_STAGE))
+        .expect("valid stage");
+    let mut plain = StageInstance::new(&host, &plain);
+    assert_eq!(
+        as_i64(&plain.process(0, &i64s(&[5]), &[], 0).expect("process")),
+        5
+    );
+}
+
+#[test]
+fn a_utf8_mark_export_of_another_signature_is_refused() {
+    let host = host();
+    let body = format!(r#"{SUM_STAGE}(func (export "flow_utf8_checked") (param i64))"#);
+    let error = host
+        .load_stage(&stage_module(&body))
+        .expect_err("the export has the wrong signature");
+    assert!(
+        matches!(&error, LoadError::WrongExport { name, .. } if name == "flow_utf8_checked"),
+        "{error:?}"
+    );
+}

@@ -25,6 +25,11 @@ const STAGE_FUNCTIONS: [(&str, &str); 4] = [
     ("flow_error", "func () -> (i64)"),
 ];
 
+/// The function exports a stage module may have (docs/abi.md); if it
+/// does, with these signatures.
+const OPTIONAL_STAGE_FUNCTIONS: [(&str, &str); 1] =
+    [("flow_utf8_checked", "func (i32, i32) -> ()")];
+
 /// The function exports every tool module has.
 const TOOL_FUNCTIONS: [(&str, &str); 1] = [("flow_alloc", "func (i32) -> (i32)")];
 
@@ -116,8 +121,9 @@ pub(crate) fn check_raw(bytes: &[u8], module_use: ModuleUse) -> Result<(), LoadE
 }
 
 /// Checks a compiled module: no imports, a 32-bit `memory`, the ABI
-/// functions with their exact signatures, and (for stages) every
-/// `stage_<k>_<step>` export with its signature.
+/// functions with their exact signatures, and (for stages) the optional
+/// ABI functions it has and every `stage_<k>_<step>` export with their
+/// signatures.
 pub(crate) fn check_compiled(module: &Module, module_use: ModuleUse) -> Result<(), LoadError> {
     if let Some(import) = module.imports().next() {
         return Err(LoadError::Import {
@@ -141,6 +147,11 @@ pub(crate) fn check_compiled(module: &Module, module_use: ModuleUse) -> Result<(
         check_function(module, name, signature)?;
     }
     if module_use == ModuleUse::Stage {
+        for (name, signature) in OPTIONAL_STAGE_FUNCTIONS {
+            if module.get_export(name).is_some() {
+                check_function(module, name, signature)?;
+            }
+        }
         for export in module.exports() {
             if let Some(signature) = stage_entry_signature(export.name()) {
                 check_function(module, export.name(), signature)?;

@@ -225,14 +225,20 @@ pub fn csv_rows(chunk: &[u8]) -> Result<Vec<CsvRow>> {
         let offset = e.valid_up_to();
         let before = &chunk[..offset];
         let line = 1 + before.iter().filter(|b| **b == b'\n').count() as u64;
-        let line_start = before.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+        let line_start = before
+            .iter()
+            .rposition(|b| *b == b'\n')
+            .map_or(0, |i| i + 1);
         // The byte within the line, as for `lines`: a chunk's own offsets
         // change with the split.
         input_error(
             line,
             line_start,
             None,
-            format!("invalid UTF-8 at byte {} of the line", offset - line_start + 1),
+            format!(
+                "invalid UTF-8 at byte {} of the line",
+                offset - line_start + 1
+            ),
         )
     })?;
     let bytes = text.as_bytes();
