@@ -49,11 +49,11 @@ pub fn len(s: &str) -> i64 {
 
 /// `lower(s)`: exactly `str::to_lowercase`, faster on mostly-ASCII text.
 ///
-/// One pass over the bytes into an output of the same capacity: eight
-/// bytes at a time where there are eight ([`swar::ascii_lower`]) up to
-/// the first non-ASCII one,
-/// Latin-1 letters mapped directly (neither changes length), other scalar
-/// values one by one with `char::to_lowercase`. That is `str::to_lowercase`
+/// One pass over the bytes into an output of about the same capacity:
+/// ASCII eight bytes at a time ([`swar::ascii_lower`] of a window, up to
+/// its first non-ASCII byte), Latin-1 letters mapped directly (neither
+/// changes length), other scalar values one by one with
+/// `char::to_lowercase`. That is `str::to_lowercase`
 /// except for one rule: a capital sigma lower-cases to a final `ς` at the
 /// end of a word, which depends on its neighbours. Text with a capital
 /// sigma takes the standard path, so the result never differs (a property
