@@ -930,11 +930,37 @@ impl<'s, 'j> Emitter<'s, 'j> {
     }
 
     /// The value type of `sum_by` (its second function's result).
-    pub fn sum_by_type(op: ListOp, lambdas: &[Lambda]) -> Option<IrType> {
+    fn sum_by_type(op: ListOp, lambdas: &[Lambda]) -> Option<IrType> {
         match op {
             ListOp::SumBy => lambdas.get(1).map(|l| l.body.ty.clone()),
             _ => None,
         }
+    }
+
+    /// Emits `rt_partial_new` for aggregation `op` over elements of type
+    /// `element` (its first argument, `top`'s or `bottom`'s count, or 0)
+    /// and returns the local that holds the partial: how a stage and a list
+    /// aggregation inside an expression both start one.
+    pub fn new_partial(
+        &mut self,
+        op: ListOp,
+        element: &IrType,
+        lambdas: &[Lambda],
+        args: &[Expr],
+        extra: &dyn Fn(&ExprKind) -> Option<u32>,
+    ) -> Result<u32, CodegenError> {
+        let partial = self.local(I32);
+        let kind = partial_kind(op, element, Self::sum_by_type(op, lambdas).as_ref());
+        self.sink().i32_const(kind);
+        match args.first() {
+            Some(n) => self.expr(n, extra)?,
+            None => {
+                self.sink().i64_const(0);
+            }
+        }
+        self.call("rt_partial_new");
+        self.sink().local_set(partial);
+        Ok(partial)
     }
 
     fn list_op(
@@ -1007,21 +1033,8 @@ impl<'s, 'j> Emitter<'s, 'j> {
                 self.sink().local_get(out);
             }
             aggregation => {
-                let partial = self.local(I32);
-                let kind = partial_kind(
-                    aggregation,
-                    &element,
-                    Self::sum_by_type(aggregation, &op.lambdas).as_ref(),
-                );
-                self.sink().i32_const(kind);
-                match op.args.first() {
-                    Some(n) => self.expr(n, extra)?,
-                    None => {
-                        self.sink().i64_const(0);
-                    }
-                }
-                self.call("rt_partial_new");
-                self.sink().local_set(partial);
+                let partial =
+                    self.new_partial(aggregation, &element, &op.lambdas, &op.args, extra)?;
                 let slot = self.reducer_slot(aggregation, &op.lambdas)?;
                 self.for_each(list, &element, &mut |this, value, _| {
                     this.feed(

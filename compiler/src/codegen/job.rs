@@ -6,7 +6,7 @@
 
 use wasm_encoder::{BlockType, MemArg, ValType};
 
-use super::expr::{Emitter, Runtime, Shared, partial_kind, val_type};
+use super::expr::{Emitter, Runtime, Shared, val_type};
 use super::externs::{self, ExternBindings};
 use super::{CodegenError, ModuleBuilder, Signature, stage, validate};
 use crate::ir::{Builtin, Expr, ExprKind, IrType, JobIr, ListOp, Stage, same_lambda};
@@ -308,8 +308,7 @@ fn group_merge_and_finish(
     emitter.call("rt_partial_merge_group");
     emitter.sink().end();
     let function = emitter.finish();
-    builder.define(merge, function)?;
-    builder.export(&format!("stage_{index}_merge"), merge);
+    builder.define_export(merge, function, &format!("stage_{index}_merge"))?;
 
     let finish = builder.declare(Signature::new(&[I32, I32], &[I64]));
     let mut emitter = Emitter::new(shared, builder, &[I32, I32]);
@@ -319,8 +318,7 @@ fn group_merge_and_finish(
     emitter.call("rt_partial_finish_group");
     emitter.sink().end();
     let function = emitter.finish();
-    builder.define(finish, function)?;
-    builder.export(&format!("stage_{index}_finish"), finish);
+    builder.define_export(finish, function, &format!("stage_{index}_finish"))?;
     Ok(())
 }
 
@@ -362,21 +360,13 @@ fn process_function(
     let mut members = Vec::new();
     for (namespace, stage_ir) in stages.iter().enumerate() {
         emitter.set_namespace(namespace as u32);
-        let partial = emitter.local(I32);
-        let kind = partial_kind(
+        let partial = emitter.new_partial(
             stage_ir.aggregation,
             &stage_ir.element,
-            Emitter::sum_by_type(stage_ir.aggregation, &stage_ir.lambdas).as_ref(),
-        );
-        emitter.sink().i32_const(kind);
-        match stage_ir.args.first() {
-            Some(n) => emitter.expr(n, extra)?,
-            None => {
-                emitter.sink().i64_const(0);
-            }
-        }
-        emitter.call("rt_partial_new");
-        emitter.sink().local_set(partial);
+            &stage_ir.lambdas,
+            &stage_ir.args,
+            extra,
+        )?;
         let slot = emitter.reducer_slot(stage_ir.aggregation, &stage_ir.lambdas)?;
         let counter = (stage_ir.aggregation == ListOp::Count).then(|| {
             let counter = emitter.local(I64);

@@ -366,6 +366,19 @@ impl ModuleBuilder {
         self.exports.push((name.to_owned(), index));
     }
 
+    /// [`ModuleBuilder::define`] then [`ModuleBuilder::export`]: the body of
+    /// a declared export.
+    pub fn define_export(
+        &mut self,
+        index: u32,
+        body: Function,
+        name: &str,
+    ) -> Result<(), CodegenError> {
+        self.define(index, body)?;
+        self.export(name, index);
+        Ok(())
+    }
+
     /// Puts function `index` into the function table and returns the table
     /// slot: the value of a function pointer the runtime can call.
     pub fn table_slot(&mut self, index: u32) -> i32 {

@@ -54,8 +54,7 @@ pub fn add_merge_and_finish_slot(
         .i32_const(span)
         .call(merge_runtime)
         .end();
-    builder.define(merge, body)?;
-    builder.export(&format!("stage_{stage}_merge"), merge);
+    builder.define_export(merge, body, &format!("stage_{stage}_merge"))?;
 
     let finish = builder.declare(Signature::new(&[I32, I32], &[I64]));
     let mut body = Function::new([]);
@@ -65,7 +64,6 @@ pub fn add_merge_and_finish_slot(
         .i32_const(span)
         .call(finish_runtime)
         .end();
-    builder.define(finish, body)?;
-    builder.export(&format!("stage_{stage}_finish"), finish);
+    builder.define_export(finish, body, &format!("stage_{stage}_finish"))?;
     Ok(())
 }
