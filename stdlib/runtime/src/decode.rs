@@ -1,7 +1,9 @@
 //! Input decoding: a chunk of bytes into lines, CSV records or JSON-lines
 //! records (§4).
 //!
-//! Chunks are cut at line (or row) boundaries by the host; every error names
+//! Chunks are cut at line (or row) boundaries by the host and arrive as a
+//! [`Chunk`]: their bytes, and their text if the host already checked they
+//! are UTF-8 (then nothing here checks them again). Every error names
 //! the line number within the chunk (from 1) and the byte offset of that
 //! line's start, so the host can report "file X line N" by adding the
 //! chunk's first line number.
@@ -117,12 +119,66 @@ fn input_error(
     }
 }
 
+/// The bytes of a chunk, and their text when they are known to be UTF-8
+/// (`flow_utf8_checked`: the host checked them natively, much faster than
+/// a check here can).
+#[derive(Debug, Clone, Copy)]
+pub struct Chunk<'a> {
+    bytes: &'a [u8],
+    checked: Option<&'a str>,
+}
+
+impl<'a> Chunk<'a> {
+    /// A chunk whose text is known to be UTF-8.
+    pub fn checked(text: &'a str) -> Self {
+        Chunk {
+            bytes: text.as_bytes(),
+            checked: Some(text),
+        }
+    }
+
+    /// The chunk's bytes.
+    pub fn bytes(&self) -> &'a [u8] {
+        self.bytes
+    }
+
+    /// The chunk as text, checking it unless it is known to be UTF-8.
+    pub fn text(&self) -> core::result::Result<&'a str, core::str::Utf8Error> {
+        match self.checked {
+            Some(text) => Ok(text),
+            None => core::str::from_utf8(self.bytes),
+        }
+    }
+}
+
+impl<'a> From<&'a [u8]> for Chunk<'a> {
+    fn from(bytes: &'a [u8]) -> Self {
+        Chunk {
+            bytes,
+            checked: None,
+        }
+    }
+}
+
+impl<'a, const N: usize> From<&'a [u8; N]> for Chunk<'a> {
+    fn from(bytes: &'a [u8; N]) -> Self {
+        Chunk::from(bytes.as_slice())
+    }
+}
+
+impl<'a> From<&'a Vec<u8>> for Chunk<'a> {
+    fn from(bytes: &'a Vec<u8>) -> Self {
+        Chunk::from(bytes.as_slice())
+    }
+}
+
 /// Splits a chunk into lines.
-pub fn lines(chunk: &[u8]) -> Result<Vec<Line<'_>>> {
+pub fn lines<'a>(chunk: impl Into<Chunk<'a>>) -> Result<Vec<Line<'a>>> {
+    let chunk = chunk.into();
     // Valid text (the usual case) is checked once as a whole; only a chunk
     // with invalid UTF-8 is checked line by line, to name the bad line.
-    let Ok(text) = core::str::from_utf8(chunk) else {
-        return lines_checked(chunk);
+    let Ok(text) = chunk.text() else {
+        return lines_checked(chunk.bytes());
     };
     let mut out = Vec::new();
     let mut start = 0;
@@ -220,8 +276,10 @@ pub struct CsvRow {
 }
 
 /// Parses a chunk into CSV rows (skipping empty lines).
-pub fn csv_rows(chunk: &[u8]) -> Result<Vec<CsvRow>> {
-    let text = core::str::from_utf8(chunk).map_err(|e| {
+pub fn csv_rows<'a>(chunk: impl Into<Chunk<'a>>) -> Result<Vec<CsvRow>> {
+    let chunk = chunk.into();
+    let text = chunk.text().map_err(|e| {
+        let chunk = chunk.bytes();
         let offset = e.valid_up_to();
         let before = &chunk[..offset];
         let line = 1 + before.iter().filter(|b| **b == b'\n').count() as u64;
@@ -394,7 +452,11 @@ fn convert_text(
 /// Decodes a CSV chunk into records of `fields` (in declared order). With
 /// `header: None` the chunk's first row is the header; otherwise the chunk
 /// holds only data rows and `header` is the file's header.
-pub fn decode_csv(chunk: &[u8], fields: &[Field], header: Option<&[String]>) -> Result<Vec<Value>> {
+pub fn decode_csv<'a>(
+    chunk: impl Into<Chunk<'a>>,
+    fields: &[Field],
+    header: Option<&[String]>,
+) -> Result<Vec<Value>> {
     let mut rows = csv_rows(chunk)?.into_iter();
     let header_row;
     let header: &[String] = match header {
@@ -731,7 +793,7 @@ fn convert_json(json: &Json, ty: &FieldType) -> core::result::Result<Value, Stri
 }
 
 /// Decodes a JSON-lines chunk into records of `fields` (in declared order).
-pub fn decode_jsonl(chunk: &[u8], fields: &[Field]) -> Result<Vec<Value>> {
+pub fn decode_jsonl<'a>(chunk: impl Into<Chunk<'a>>, fields: &[Field]) -> Result<Vec<Value>> {
     let mut records = Vec::new();
     for line in lines(chunk)? {
         if line.text.trim().is_empty() {

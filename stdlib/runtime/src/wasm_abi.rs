@@ -20,7 +20,7 @@
 #![allow(unsafe_code)]
 
 use crate::arena;
-use crate::decode::{self, Field, FieldType};
+use crate::decode::{self, Chunk, Field, FieldType};
 use crate::encode::{decode_value, encode_value, encode_value_into};
 use crate::error::RuntimeError;
 use crate::exact_sum::ExactSum;
@@ -215,7 +215,8 @@ pub extern "C" fn flow_alloc(len: i32) -> i32 {
 
 /// The host has checked that the `len` bytes at `ptr` (a chunk it wrote
 /// there) are valid UTF-8, natively and so much faster than a wasm32 loop
-/// can: `rt_lines_text` of exactly those bytes then checks nothing. Holds
+/// can: the input functions given exactly those bytes (`rt_lines_text`,
+/// `rt_input_lines`, `rt_input_csv`, `rt_input_jsonl`) check nothing. Holds
 /// until `flow_reset`. A host that never calls it loses only speed.
 #[unsafe(no_mangle)]
 pub extern "C" fn flow_utf8_checked(ptr: i32, len: i32) {
@@ -773,13 +774,25 @@ pub extern "C" fn rt_rand(seed: i64) -> f64 {
 // ---------------------------------------------------------------------------
 // Inputs (LANGUAGE.md §4, docs/abi.md "process inputs").
 
+/// The chunk the host wrote at `(ptr, len)`, with its text if the host
+/// said it checked exactly those bytes are UTF-8 (`flow_utf8_checked`).
+fn chunk<'a>(ptr: i32, len: i32) -> Chunk<'a> {
+    // SAFETY: the host wrote the chunk at `(ptr, len)`.
+    let bytes = unsafe { bytes(ptr, len) };
+    if STATE.utf8_checked.get() == Some((ptr, len)) {
+        // SAFETY: the host checked exactly these bytes, and nothing writes
+        // into a chunk once the host has written it.
+        Chunk::checked(unsafe { core::str::from_utf8_unchecked(bytes) })
+    } else {
+        Chunk::from(bytes)
+    }
+}
+
 /// The lines of a chunk as a list of `str`; a `bad-record` error names the
 /// line (`first` is the chunk's first line number).
 #[unsafe(no_mangle)]
 pub extern "C" fn rt_input_lines(ptr: i32, len: i32, span: i32, first: i64) -> i32 {
-    // SAFETY: the host wrote the chunk at `(ptr, len)`.
-    let chunk = unsafe { bytes(ptr, len) };
-    match decode::lines(chunk) {
+    match decode::lines(chunk(ptr, len)) {
         Ok(lines) => new_handle(Value::List(
             lines
                 .into_iter()
@@ -796,15 +809,9 @@ pub extern "C" fn rt_input_lines(ptr: i32, len: i32, span: i32, first: i64) -> i
 /// `rt_line_next` instead of building a list of them.
 #[unsafe(no_mangle)]
 pub extern "C" fn rt_lines_text(ptr: i32, len: i32, span: i32, first: i64) -> i32 {
-    // SAFETY: the host wrote the chunk at `(ptr, len)`.
-    let chunk = unsafe { bytes(ptr, len) };
+    let chunk = chunk(ptr, len);
     STATE.line_cursor.set(0);
-    if STATE.utf8_checked.get() == Some((ptr, len)) {
-        // SAFETY: the host checked exactly these bytes (`flow_utf8_checked`),
-        // and nothing writes into a chunk once the host has written it.
-        return str_handle(unsafe { core::str::from_utf8_unchecked(chunk) });
-    }
-    match core::str::from_utf8(chunk) {
+    match chunk.text() {
         Ok(text) => str_handle(text),
         Err(_) => match decode::lines(chunk) {
             Err(error) => fail_input(error, span, first),
@@ -866,8 +873,7 @@ pub extern "C" fn rt_input_csv(
     span: i32,
     first: i64,
 ) -> i32 {
-    // SAFETY: the host wrote the chunk at `(ptr, len)`.
-    let chunk = unsafe { bytes(ptr, len) };
+    let chunk = chunk(ptr, len);
     let fields = parse_fields(as_str(fields));
     let header = match decode::csv_header(as_str(header).as_bytes()) {
         Ok(header) => header,
@@ -883,8 +889,7 @@ pub extern "C" fn rt_input_csv(
 /// descriptor (`str`).
 #[unsafe(no_mangle)]
 pub extern "C" fn rt_input_jsonl(ptr: i32, len: i32, fields: i32, span: i32, first: i64) -> i32 {
-    // SAFETY: the host wrote the chunk at `(ptr, len)`.
-    let chunk = unsafe { bytes(ptr, len) };
+    let chunk = chunk(ptr, len);
     let fields = parse_fields(as_str(fields));
     match decode::decode_jsonl(chunk, &fields) {
         Ok(records) => new_handle(Value::List(records)),
